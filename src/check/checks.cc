@@ -1,0 +1,234 @@
+#include "check/checks.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/text.h"
+
+namespace citybooks {
+
+namespace {
+
+std::string Quote(const std::string& identifier) { return "\"" + identifier + "\""; }
+
+std::string Sample(const QueryResult& result, size_t limit = 5) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (size_t r = 0; r < result.rows.size() && r < limit; ++r) {
+    nlohmann::json row = nlohmann::json::object();
+    for (size_t c = 0; c < result.columns.size(); ++c) {
+      const Value& value = result.rows[r][c];
+      if (std::holds_alternative<int64_t>(value)) {
+        row[result.columns[c]] = std::get<int64_t>(value);
+      } else if (std::holds_alternative<double>(value)) {
+        row[result.columns[c]] = std::get<double>(value);
+      } else if (std::holds_alternative<std::string>(value)) {
+        row[result.columns[c]] = std::get<std::string>(value);
+      } else {
+        row[result.columns[c]] = nullptr;
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+int64_t IntAt(const QueryResult& result, size_t row = 0, size_t column = 0) {
+  if (result.rows.size() <= row) return 0;
+  const Value& value = result.rows[row][column];
+  if (std::holds_alternative<int64_t>(value)) return std::get<int64_t>(value);
+  if (std::holds_alternative<double>(value)) return static_cast<int64_t>(std::get<double>(value));
+  return 0;
+}
+
+bool IsFactTable(const Mapping& mapping, const std::string& table) {
+  return table == mapping.fact_table;
+}
+
+std::string Where(const Mapping& mapping, const std::string& table, const std::string& filter,
+                  const std::string& condition) {
+  std::string clause = condition;
+  if (IsFactTable(mapping, table) && !filter.empty())
+    clause = clause.empty() ? filter : "(" + clause + ") AND " + filter;
+  return clause.empty() ? "" : " WHERE " + clause;
+}
+
+}  // namespace
+
+std::vector<CheckSpec> BuiltInChecks(const Mapping& mapping, const std::vector<CheckSpec>& extra) {
+  std::vector<CheckSpec> checks;
+  CheckSpec keys;
+  keys.type = "not_null";
+  keys.table = mapping.fact_table;
+  keys.columns.push_back(mapping.fiscal_year_column);
+  for (const DimensionSpec& dimension : mapping.dimensions)
+    keys.columns.push_back(dimension.id_column());
+  keys.columns.push_back("amount_cents");
+  keys.name = "not_null:" + mapping.fact_table + ":keys";
+  checks.push_back(keys);
+
+  for (const DimensionSpec& dimension : mapping.dimensions) {
+    CheckSpec unique;
+    unique.type = "unique";
+    unique.table = dimension.table();
+    unique.columns = {dimension.id_column()};
+    unique.name = "unique:" + unique.table + ":" + dimension.id_column();
+    checks.push_back(unique);
+    std::vector<std::string> path;
+    for (const LevelSpec& level : dimension.levels) {
+      path.push_back(level.name);
+      if (level.code.empty()) continue;
+      CheckSpec many_to_one;
+      many_to_one.type = "many_to_one";
+      many_to_one.table = dimension.table();
+      many_to_one.columns = path;
+      many_to_one.columns.push_back(level.code);
+      many_to_one.name = "many_to_one:" + dimension.table() + ":" + level.name;
+      checks.push_back(many_to_one);
+    }
+  }
+  checks.insert(checks.end(), mapping.checks.begin(), mapping.checks.end());
+  CheckSpec reconcile;
+  reconcile.type = "reconcile";
+  reconcile.name = "reconcile";
+  checks.push_back(reconcile);
+  checks.insert(checks.end(), extra.begin(), extra.end());
+  return checks;
+}
+
+Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, const CheckSpec& check,
+                             const LoadAccounting& accounting, int64_t warehouse_facts,
+                             int64_t warehouse_cents, const std::string& partition_filter) {
+  CheckResult result;
+  result.name = check.name;
+  result.type = check.type;
+  result.table = check.table;
+  result.severity = check.severity;
+  std::string table = check.table.empty() ? "" : load.Qualify(check.table);
+  const auto& columns = check.columns;
+
+  if (check.type == "not_null") {
+    std::string condition;
+    for (size_t i = 0; i < columns.size(); ++i)
+      condition += (i ? " OR " : "") + Quote(columns[i]) + " IS NULL";
+    std::string sql = "SELECT * FROM " + table +
+                      Where(mapping, check.table, partition_filter, condition) + " LIMIT 5";
+    CB_ASSIGN_OR_RETURN(QueryResult sample, load.Query(sql));
+    CB_ASSIGN_OR_RETURN(
+        QueryResult count,
+        load.Query("SELECT COUNT(*) FROM " + table +
+                   Where(mapping, check.table, partition_filter, condition)));
+    result.failing = IntAt(count);
+    result.sample = Sample(sample);
+    result.details = result.failing == 0
+                         ? "no NULL in " + Join(columns, ", ")
+                         : FormatCount(result.failing) + " rows have a NULL in " + Join(columns, ", ");
+  } else if (check.type == "unique") {
+    std::string list;
+    for (size_t i = 0; i < columns.size(); ++i) list += (i ? ", " : "") + Quote(columns[i]);
+    CB_ASSIGN_OR_RETURN(QueryResult groups,
+                        load.Query("SELECT " + list + ", COUNT(*) AS copies FROM " + table +
+                                   Where(mapping, check.table, partition_filter, "") +
+                                   " GROUP BY " + list + " HAVING COUNT(*) > 1"));
+    result.failing = static_cast<int64_t>(groups.rows.size());
+    result.sample = Sample(groups);
+    result.details = result.failing == 0 ? Join(columns, ", ") + " is unique"
+                                         : FormatCount(result.failing) + " values of " +
+                                               Join(columns, ", ") + " appear more than once";
+  } else if (check.type == "accepted_values") {
+    std::vector<Cell> params;
+    std::string in;
+    for (size_t i = 0; i < check.values.size(); ++i) {
+      in += i ? ", ?" : "?";
+      params.push_back(Cell::Text(check.values[i]));
+    }
+    std::string column = Quote(columns[0]);
+    CB_ASSIGN_OR_RETURN(
+        QueryResult groups,
+        load.Query("SELECT " + column + ", COUNT(*) AS n FROM " + table +
+                       Where(mapping, check.table, partition_filter,
+                             column + " IS NULL OR " + column + " NOT IN (" + in + ")") +
+                       " GROUP BY " + column + " ORDER BY n DESC",
+                   params));
+    for (size_t r = 0; r < groups.rows.size(); ++r) result.failing += IntAt(groups, r, 1);
+    result.sample = Sample(groups);
+    result.details = result.failing == 0
+                         ? columns[0] + " holds only accepted values"
+                         : FormatCount(result.failing) + " rows hold a value of " + columns[0] +
+                               " outside the accepted ones";
+  } else if (check.type == "relationships") {
+    auto dot = check.to.find('.');
+    std::string to_table = load.Qualify(check.to.substr(0, dot));
+    std::string to_column = Quote(check.to.substr(dot + 1));
+    std::string column = Quote(columns[0]);
+    std::string condition = column + " IS NOT NULL AND " + column + " NOT IN (SELECT " +
+                            to_column + " FROM " + to_table + ")";
+    CB_ASSIGN_OR_RETURN(QueryResult count,
+                        load.Query("SELECT COUNT(*) FROM " + table +
+                                   Where(mapping, check.table, partition_filter, condition)));
+    CB_ASSIGN_OR_RETURN(QueryResult sample,
+                        load.Query("SELECT * FROM " + table +
+                                   Where(mapping, check.table, partition_filter, condition) +
+                                   " LIMIT 5"));
+    result.failing = IntAt(count);
+    result.sample = Sample(sample);
+    result.details = result.failing == 0 ? "every " + columns[0] + " is found in " + check.to
+                                         : FormatCount(result.failing) + " rows have a " +
+                                               columns[0] + " missing from " + check.to;
+  } else if (check.type == "many_to_one") {
+    std::string names;
+    for (size_t i = 0; i + 1 < columns.size(); ++i) names += (i ? ", " : "") + Quote(columns[i]);
+    std::string code = Quote(columns.back());
+    CB_ASSIGN_OR_RETURN(QueryResult groups,
+                        load.Query("SELECT " + names + ", COUNT(DISTINCT " + code +
+                                   ") AS codes FROM " + table + " GROUP BY " + names +
+                                   " HAVING COUNT(DISTINCT " + code + ") > 1"));
+    result.failing = static_cast<int64_t>(groups.rows.size());
+    result.sample = Sample(groups);
+    result.details = result.failing == 0
+                         ? "every " + columns[columns.size() - 2] + " name path has one " +
+                               columns.back()
+                         : FormatCount(result.failing) + " name paths have more than one " +
+                               columns.back();
+  } else if (check.type == "row_count_min") {
+    CB_ASSIGN_OR_RETURN(QueryResult count, load.Query("SELECT COUNT(*) FROM " + table));
+    int64_t rows = IntAt(count);
+    result.failing = rows >= check.min ? 0 : 1;
+    result.details = FormatCount(rows) + " rows, at least " + FormatCount(check.min) + " required";
+    result.sample = "[]";
+  } else if (check.type == "reconcile") {
+    bool rows_ok = accounting.rows_read == accounting.rows_loaded + accounting.rows_quarantined &&
+                   warehouse_facts == accounting.rows_loaded;
+    bool cents_ok = accounting.amount_read_cents ==
+                        accounting.amount_loaded_cents + accounting.amount_quarantined_cents &&
+                    warehouse_cents == accounting.amount_loaded_cents;
+    result.failing = (rows_ok ? 0 : 1) + (cents_ok ? 0 : 1);
+    result.details = "rows read " + FormatCount(accounting.rows_read) + " = loaded " +
+                     FormatCount(accounting.rows_loaded) + " + quarantined " +
+                     FormatCount(accounting.rows_quarantined) + " (warehouse holds " +
+                     FormatCount(warehouse_facts) + "); amount read " +
+                     FormatCents(accounting.amount_read_cents) + " = loaded " +
+                     FormatCents(accounting.amount_loaded_cents) + " + quarantined " +
+                     FormatCents(accounting.amount_quarantined_cents) + " (warehouse holds " +
+                     FormatCents(warehouse_cents) + ")";
+    result.sample = "[]";
+  } else if (check.type == "freshness") {
+    CB_ASSIGN_OR_RETURN(QueryResult latest,
+                        load.Query("SELECT MAX(" + Quote(columns[0]) + ") FROM " + table));
+    std::string value = latest.rows.empty() ? "" : ValueToString(latest.rows[0][0]);
+    CB_ASSIGN_OR_RETURN(
+        QueryResult age,
+        load.Query("SELECT julianday('now') - julianday(?)", std::vector<Cell>{Cell::Text(value)}));
+    double days = age.rows.empty() || !std::holds_alternative<double>(age.rows[0][0])
+                      ? 1e9
+                      : std::get<double>(age.rows[0][0]);
+    result.failing = days <= static_cast<double>(check.max_age_days) ? 0 : 1;
+    result.details = "newest " + columns[0] + " is " + (value.empty() ? "missing" : value) +
+                     ", at most " + std::to_string(check.max_age_days) + " days old allowed";
+    result.sample = "[]";
+  } else {
+    return Fail(ErrorCode::kInvalidArgument, "unknown check type " + check.type);
+  }
+  result.passed = result.failing == 0;
+  return result;
+}
+
+}  // namespace citybooks

@@ -1,0 +1,125 @@
+// Conforming raw rows into star-schema facts and dimension members: pure
+// functions and value types, no I/O. A load feeds every record of a snapshot
+// through a RowConformer; the DimensionBuilders it shares collect members and
+// code statistics, and Resolve() enforces many-to-one codes at the end.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/csv_reader.h"
+#include "common/error.h"
+#include "conform/mapping.h"
+
+namespace citybooks {
+
+inline constexpr size_t kMaxDimensions = 8;
+
+struct ConformedFact {
+  int32_t fiscal_year = 0;
+  std::array<int64_t, kMaxDimensions> member_ids{};  // surrogate keys, in mapping order
+  int64_t cents = 0;
+};
+
+// Collects the members of one dimension. Members are identified by their name
+// path (each level's cleaned name, case-folded when the mapping says so);
+// codes, display spellings and attributes are decided in Resolve() from how
+// often each was seen.
+class DimensionBuilder {
+ public:
+  DimensionBuilder(const Mapping& mapping, const DimensionSpec& spec);
+
+  // Makes `member_key` resolve to the existing surrogate `id` (members already
+  // in the warehouse keep their keys across loads).
+  void SeedExisting(const std::string& member_key, int64_t id);
+
+  // Records one row's raw values (in DimensionSpec::columns() order) and
+  // returns the member's surrogate id. The hot path: one hash lookup for a
+  // combination seen before.
+  int64_t Observe(const std::vector<std::string_view>& raw_values);
+
+  struct Member {
+    int64_t id = 0;
+    std::string key;                  // name path used for matching
+    std::vector<std::string> values;  // resolved, in DimensionSpec::columns() order
+  };
+  // One (name path, code) pair that was remapped to the path's chosen code.
+  struct Remap {
+    std::string level;      // the level's name column, e.g. "department"
+    std::string name_path;  // display names joined by " > "
+    std::string from_code;
+    std::string to_code;
+    int64_t rows = 0;
+  };
+  // Decides each level's code (most frequent; ties go to the smaller code) and
+  // spelling (most frequent), and returns every member observed since
+  // construction plus every remapped pair. Call once, after the last Observe.
+  void Resolve(std::vector<Member>* members, std::vector<Remap>* remaps) const;
+
+  const DimensionSpec& spec() const { return spec_; }
+  size_t observed_members() const { return member_ids_.size(); }
+
+ private:
+  struct Tuple {
+    std::vector<std::string> cleaned;  // columns() order
+    uint32_t member = 0;               // index into member_ids_
+    int64_t rows = 0;
+  };
+  std::string CleanValue(const std::string& column, std::string_view raw) const;
+
+  const Mapping& mapping_;
+  const DimensionSpec& spec_;
+  std::vector<std::string> columns_;
+  std::vector<int> name_index_;  // per level: position of its name in columns()
+  std::vector<int> code_index_;  // per level: position of its code, or -1
+  std::unordered_map<std::string, int64_t> existing_;
+  int64_t next_id_ = 1;
+  std::unordered_map<std::string, uint32_t> tuple_index_;
+  std::vector<Tuple> tuples_;
+  std::unordered_map<std::string, uint32_t> member_index_;  // key -> index
+  std::vector<int64_t> member_ids_;
+  std::vector<std::string> member_keys_;
+  std::string scratch_;
+};
+
+// Why a row was quarantined, with the amount when it parsed (for the
+// reconcile accounting).
+struct RowProblem {
+  std::string reason;
+  bool amount_parsed = false;
+  int64_t cents = 0;
+};
+
+// Binds one file's header to a mapping and conforms its records.
+class RowConformer {
+ public:
+  // Fails with kDataError when the header lacks a column the mapping needs or
+  // names one twice; the message names the file and the columns.
+  static Result<RowConformer> Make(const Mapping& mapping,
+                                   std::vector<DimensionBuilder>* dimensions,
+                                   const std::vector<std::string_view>& header,
+                                   const std::string& file_name);
+
+  // Conforms `record`. Returns true and fills *fact, or returns false and
+  // fills *problem (the row must be quarantined).
+  bool Conform(const CsvRecord& record, ConformedFact* fact, RowProblem* problem);
+
+ private:
+  RowConformer(const Mapping& mapping, std::vector<DimensionBuilder>* dimensions);
+
+  const Mapping* mapping_;
+  std::vector<DimensionBuilder>* dimensions_;
+  std::vector<std::string> header_;
+  size_t field_count_ = 0;
+  int year_index_ = -1;
+  int amount_index_ = -1;
+  std::vector<std::vector<int>> dimension_indexes_;  // per dimension, columns() order
+  std::vector<std::string_view> values_;
+};
+
+}  // namespace citybooks

@@ -1,0 +1,182 @@
+#include "conform/conformer.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace citybooks {
+namespace {
+
+// A two-level mapping small enough to reason about by hand.
+Mapping TestMapping() {
+  auto mapping = ParseMapping(R"(
+name = "test"
+fact_table = "fact_t"
+fiscal_year = "year"
+amount = "amount"
+[[dimensions]]
+name = "org"
+levels = [{ name = "dept", code = "dept_code" }, { name = "prog", code = "prog_code" }]
+attributes = ["flag"]
+[cleaning.null_placeholders]
+prog = "No Program"
+prog_code = "No Program Code"
+[cleaning.value_maps.flag]
+NO = "No"
+)",
+                              "test.toml");
+  EXPECT_TRUE(mapping) << mapping.error().message();
+  return *mapping;
+}
+
+CsvRecord Record(std::vector<std::string_view> fields) {
+  static std::string raw;
+  raw.clear();
+  for (std::string_view field : fields) raw.append(field).push_back(',');
+  CsvRecord record;
+  record.fields = std::move(fields);
+  record.raw = raw;
+  return record;
+}
+
+class ConformerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    builders_.emplace_back(mapping_, mapping_.dimensions[0]);
+    auto conformer = RowConformer::Make(
+        mapping_, &builders_, {"year", "dept", "dept_code", "prog", "prog_code", "flag", "amount"},
+        "f.csv");
+    ASSERT_TRUE(conformer) << conformer.error().message();
+    conformer_.emplace(std::move(*conformer));
+  }
+
+  bool Conform(std::vector<std::string_view> fields) {
+    ConformedFact fact;
+    RowProblem problem;
+    bool ok = conformer_->Conform(Record(std::move(fields)), &fact, &problem);
+    last_fact_ = fact;
+    last_problem_ = problem;
+    return ok;
+  }
+
+  Mapping mapping_ = TestMapping();
+  std::vector<DimensionBuilder> builders_;
+  std::optional<RowConformer> conformer_;
+  ConformedFact last_fact_;
+  RowProblem last_problem_;
+};
+
+TEST_F(ConformerTest, ConformsAGoodRow) {
+  ASSERT_TRUE(Conform({"2020", "Police", "POL", "Patrol", "P1", "No", "12.50"}));
+  EXPECT_EQ(last_fact_.fiscal_year, 2020);
+  EXPECT_EQ(last_fact_.cents, 1250);
+  EXPECT_EQ(last_fact_.member_ids[0], 1);
+}
+
+TEST_F(ConformerTest, SameNamePathDifferentCaseIsOneMember) {
+  ASSERT_TRUE(Conform({"2020", "Police", "POL", "Patrol", "P1", "No", "1"}));
+  int64_t first = last_fact_.member_ids[0];
+  ASSERT_TRUE(Conform({"2021", " POLICE ", "POL", "patrol", "P1", "No", "1"}));
+  EXPECT_EQ(last_fact_.member_ids[0], first);
+  ASSERT_TRUE(Conform({"2021", "Police", "POL", "Investigations", "P2", "No", "1"}));
+  EXPECT_NE(last_fact_.member_ids[0], first);
+}
+
+TEST_F(ConformerTest, ManyToOneKeepsMostFrequentCodeAndRecordsRemaps) {
+  ASSERT_TRUE(Conform({"2020", "General City", "GEN", "Ops", "O1", "No", "1"}));
+  ASSERT_TRUE(Conform({"2020", "General City", "GEN", "Ops", "O1", "No", "1"}));
+  ASSERT_TRUE(Conform({"2021", "general city", "UNA", "Ops", "O1", "No", "1"}));
+  std::vector<DimensionBuilder::Member> members;
+  std::vector<DimensionBuilder::Remap> remaps;
+  builders_[0].Resolve(&members, &remaps);
+  ASSERT_EQ(members.size(), 1u);
+  EXPECT_EQ(members[0].values,
+            (std::vector<std::string>{"General City", "GEN", "Ops", "O1", "No"}));
+  ASSERT_EQ(remaps.size(), 1u);
+  EXPECT_EQ(remaps[0].level, "dept");
+  EXPECT_EQ(remaps[0].name_path, "General City");
+  EXPECT_EQ(remaps[0].from_code, "UNA");
+  EXPECT_EQ(remaps[0].to_code, "GEN");
+  EXPECT_EQ(remaps[0].rows, 1);
+}
+
+TEST_F(ConformerTest, NullPlaceholdersAndValueMapsApply) {
+  ASSERT_TRUE(Conform({"2020", "Probation", "ADP", "", "", "NO", "1"}));
+  std::vector<DimensionBuilder::Member> members;
+  std::vector<DimensionBuilder::Remap> remaps;
+  builders_[0].Resolve(&members, &remaps);
+  ASSERT_EQ(members.size(), 1u);
+  EXPECT_EQ(members[0].values, (std::vector<std::string>{"Probation", "ADP", "No Program",
+                                                         "No Program Code", "No"}));
+}
+
+TEST_F(ConformerTest, ExistingMembersKeepTheirIds) {
+  std::vector<DimensionBuilder> builders;
+  builders.emplace_back(mapping_, mapping_.dimensions[0]);
+  builders[0].SeedExisting(std::string("police\x1fpatrol\x1f"), 41);
+  auto conformer = RowConformer::Make(
+      mapping_, &builders, {"year", "dept", "dept_code", "prog", "prog_code", "flag", "amount"},
+      "f.csv");
+  ASSERT_TRUE(conformer);
+  ConformedFact fact;
+  RowProblem problem;
+  ASSERT_TRUE(conformer->Conform(Record({"2020", "Police", "POL", "Patrol", "P1", "No", "1"}),
+                                 &fact, &problem));
+  EXPECT_EQ(fact.member_ids[0], 41);
+  ASSERT_TRUE(conformer->Conform(Record({"2020", "Fire", "FIR", "Ops", "F1", "No", "1"}), &fact,
+                                 &problem));
+  EXPECT_EQ(fact.member_ids[0], 42);
+}
+
+TEST_F(ConformerTest, QuarantinesBadRowsWithReasons) {
+  EXPECT_FALSE(Conform({"2020", "Police", "POL"}));
+  EXPECT_EQ(last_problem_.reason, "expected 7 fields, found 3");
+  EXPECT_FALSE(Conform({"20x1", "Police", "POL", "Patrol", "P1", "No", "5.00"}));
+  EXPECT_EQ(last_problem_.reason, "year '20x1' is not a year from 1900 to 2100");
+  EXPECT_TRUE(last_problem_.amount_parsed);
+  EXPECT_EQ(last_problem_.cents, 500);
+  EXPECT_FALSE(Conform({"2020", "Police", "POL", "Patrol", "P1", "No", "12.3.4"}));
+  EXPECT_EQ(last_problem_.reason, "amount '12.3.4' is not an amount");
+  EXPECT_FALSE(last_problem_.amount_parsed);
+  EXPECT_FALSE(Conform({"year", "dept", "dept_code", "prog", "prog_code", "flag", "amount"}));
+  EXPECT_EQ(last_problem_.reason, "repeated header row");
+  EXPECT_FALSE(Conform({"2020", "Pol\xff", "POL", "Patrol", "P1", "No", "1"}));
+}
+
+TEST(RowConformer, HeaderMissingColumnsIsOneClearError) {
+  Mapping mapping = TestMapping();
+  std::vector<DimensionBuilder> builders;
+  builders.emplace_back(mapping, mapping.dimensions[0]);
+  auto conformer = RowConformer::Make(mapping, &builders, {"year", "dept"}, "bad.csv");
+  ASSERT_FALSE(conformer);
+  EXPECT_EQ(conformer.error().code(), ErrorCode::kDataError);
+  EXPECT_NE(conformer.error().message().find("bad.csv: the header lacks columns amount, dept_code"),
+            std::string::npos)
+      << conformer.error().message();
+}
+
+TEST(RowConformer, DuplicatedHeaderColumnIsOneClearError) {
+  Mapping mapping = TestMapping();
+  std::vector<DimensionBuilder> builders;
+  builders.emplace_back(mapping, mapping.dimensions[0]);
+  auto conformer = RowConformer::Make(
+      mapping, &builders,
+      {"year", "dept", "dept_code", "prog", "prog_code", "flag", "amount", "amount"}, "dup.csv");
+  ASSERT_FALSE(conformer);
+  EXPECT_NE(conformer.error().message().find("names column 'amount' more than once"),
+            std::string::npos)
+      << conformer.error().message();
+}
+
+TEST(RowConformer, HeaderMatchesCaseInsensitivelyAndTrimmed) {
+  Mapping mapping = TestMapping();
+  std::vector<DimensionBuilder> builders;
+  builders.emplace_back(mapping, mapping.dimensions[0]);
+  auto conformer = RowConformer::Make(
+      mapping, &builders, {"YEAR", " Dept", "dept_code", "prog", "prog_code", "flag", "Amount"},
+      "f.csv");
+  EXPECT_TRUE(conformer) << conformer.error().message();
+}
+
+}  // namespace
+}  // namespace citybooks

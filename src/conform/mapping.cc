@@ -1,0 +1,219 @@
+#include "conform/mapping.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common/sha256.h"
+#include "config/toml_reader.h"
+
+namespace citybooks {
+
+// Defined in the generated builtin_mappings.cc: name -> TOML text.
+const std::map<std::string, std::string_view>& BuiltInMappingTexts();
+
+namespace {
+
+bool ValidIdentifier(const std::string& name) {
+  if (name.empty() || name.size() > 60) return false;
+  if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_')) return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  return true;
+}
+
+Status CheckIdentifier(TomlTable& table, const std::string& key, const std::string& value) {
+  if (!ValidIdentifier(value))
+    return Fail(table.KeyError(
+        key, "is '" + value + "'; use lower-case letters, digits and '_' (it becomes a SQL name)"));
+  return Ok();
+}
+
+Result<DimensionSpec> ReadDimension(TomlTable& table) {
+  DimensionSpec dimension;
+  CB_ASSIGN_OR_RETURN(dimension.name, table.String("name"));
+  CB_RETURN_IF_ERROR(CheckIdentifier(table, "name", dimension.name));
+  CB_ASSIGN_OR_RETURN(std::vector<TomlTable> levels, table.Tables("levels"));
+  if (levels.empty()) return Fail(table.KeyError("levels", "needs at least one level"));
+  for (TomlTable& level_table : levels) {
+    LevelSpec level;
+    CB_ASSIGN_OR_RETURN(level.name, level_table.String("name"));
+    CB_RETURN_IF_ERROR(CheckIdentifier(level_table, "name", level.name));
+    CB_ASSIGN_OR_RETURN(level.code, level_table.String("code", ""));
+    if (!level.code.empty()) CB_RETURN_IF_ERROR(CheckIdentifier(level_table, "code", level.code));
+    CB_RETURN_IF_ERROR(level_table.Finish());
+    dimension.levels.push_back(level);
+  }
+  CB_ASSIGN_OR_RETURN(dimension.attributes, table.Strings("attributes"));
+  for (const std::string& attribute : dimension.attributes)
+    CB_RETURN_IF_ERROR(CheckIdentifier(table, "attributes", attribute));
+  CB_RETURN_IF_ERROR(table.Finish());
+  return dimension;
+}
+
+Result<AggregateSpec> ReadAggregate(TomlTable& table) {
+  AggregateSpec aggregate;
+  CB_ASSIGN_OR_RETURN(aggregate.name, table.String("name"));
+  CB_RETURN_IF_ERROR(CheckIdentifier(table, "name", aggregate.name));
+  CB_ASSIGN_OR_RETURN(aggregate.group_by, table.Strings("group_by"));
+  CB_ASSIGN_OR_RETURN(aggregate.filter_column, table.String("filter_column", ""));
+  CB_ASSIGN_OR_RETURN(aggregate.filter_equals, table.Strings("filter_equals"));
+  CB_ASSIGN_OR_RETURN(aggregate.contains_column, table.String("contains_column", ""));
+  CB_ASSIGN_OR_RETURN(aggregate.filter_contains, table.String("filter_contains", ""));
+  CB_ASSIGN_OR_RETURN(aggregate.histogram, table.Boolean("histogram", false));
+  CB_RETURN_IF_ERROR(table.Finish());
+  return aggregate;
+}
+
+}  // namespace
+
+std::vector<std::string> DimensionSpec::columns() const {
+  std::vector<std::string> out;
+  for (const LevelSpec& level : levels) {
+    out.push_back(level.name);
+    if (!level.code.empty()) out.push_back(level.code);
+  }
+  out.insert(out.end(), attributes.begin(), attributes.end());
+  return out;
+}
+
+std::string Mapping::SourceColumn(const std::string& column) const {
+  auto it = source_columns.find(column);
+  return it == source_columns.end() ? column : it->second;
+}
+
+std::vector<std::string> Mapping::RequiredColumns() const {
+  std::vector<std::string> columns = {fiscal_year_column, amount_column};
+  for (const DimensionSpec& dimension : dimensions)
+    for (const std::string& column : dimension.columns()) columns.push_back(column);
+  return columns;
+}
+
+const DimensionSpec* Mapping::DimensionOf(const std::string& column) const {
+  for (const DimensionSpec& dimension : dimensions)
+    for (const std::string& owned : dimension.columns())
+      if (owned == column) return &dimension;
+  return nullptr;
+}
+
+Result<Mapping> ParseMapping(const std::string& text, const std::string& file) {
+  CB_ASSIGN_OR_RETURN(auto document, ParseToml(text, file));
+  TomlTable root(&document->root, file, "");
+  Mapping mapping;
+  mapping.fingerprint = Sha256Hex(text);
+  CB_ASSIGN_OR_RETURN(mapping.name, root.String("name"));
+  CB_ASSIGN_OR_RETURN(mapping.fact_table, root.String("fact_table"));
+  CB_RETURN_IF_ERROR(CheckIdentifier(root, "fact_table", mapping.fact_table));
+  CB_ASSIGN_OR_RETURN(mapping.fiscal_year_column, root.String("fiscal_year"));
+  CB_RETURN_IF_ERROR(CheckIdentifier(root, "fiscal_year", mapping.fiscal_year_column));
+  CB_ASSIGN_OR_RETURN(int64_t start_month, root.Integer("fiscal_year_start_month", 7));
+  if (start_month < 1 || start_month > 12)
+    return Fail(root.KeyError("fiscal_year_start_month", "must be a month from 1 to 12"));
+  mapping.fiscal_year_start_month = static_cast<int>(start_month);
+  CB_ASSIGN_OR_RETURN(mapping.amount_column, root.String("amount", "amount"));
+  CB_RETURN_IF_ERROR(CheckIdentifier(root, "amount", mapping.amount_column));
+  CB_ASSIGN_OR_RETURN(std::string format, root.String("amount_format", "plain"));
+  if (format == "plain") {
+    mapping.amount_format = AmountFormat::kPlain;
+  } else if (format == "accounting") {
+    mapping.amount_format = AmountFormat::kAccounting;
+  } else {
+    return Fail(root.KeyError("amount_format", "must be \"plain\" or \"accounting\""));
+  }
+  CB_ASSIGN_OR_RETURN(int64_t min_year, root.Integer("min_fiscal_year", 1900));
+  CB_ASSIGN_OR_RETURN(int64_t max_year, root.Integer("max_fiscal_year", 2100));
+  mapping.min_fiscal_year = static_cast<int>(min_year);
+  mapping.max_fiscal_year = static_cast<int>(max_year);
+
+  CB_ASSIGN_OR_RETURN(auto columns, root.Table("columns"));
+  if (columns) {
+    for (const std::string& key : columns->Keys()) {
+      CB_ASSIGN_OR_RETURN(mapping.source_columns[key], columns->String(key));
+    }
+    CB_RETURN_IF_ERROR(columns->Finish());
+  }
+
+  CB_ASSIGN_OR_RETURN(std::vector<TomlTable> dimensions, root.Tables("dimensions"));
+  if (dimensions.empty()) return Fail(root.KeyError("dimensions", "needs at least one dimension"));
+  std::set<std::string> seen_columns = {mapping.fiscal_year_column, mapping.amount_column};
+  std::set<std::string> seen_dimensions;
+  for (TomlTable& table : dimensions) {
+    CB_ASSIGN_OR_RETURN(DimensionSpec dimension, ReadDimension(table));
+    if (!seen_dimensions.insert(dimension.name).second)
+      return Fail(table.KeyError("name", "repeats dimension '" + dimension.name + "'"));
+    for (const std::string& column : dimension.columns())
+      if (!seen_columns.insert(column).second)
+        return Fail(table.KeyError("levels", "uses column '" + column + "' twice in the mapping"));
+    mapping.dimensions.push_back(std::move(dimension));
+  }
+
+  CB_ASSIGN_OR_RETURN(auto cleaning, root.Table("cleaning"));
+  if (cleaning) {
+    CB_ASSIGN_OR_RETURN(mapping.trim, cleaning->Boolean("trim", true));
+    CB_ASSIGN_OR_RETURN(mapping.case_fold, cleaning->Boolean("case_fold", true));
+    CB_ASSIGN_OR_RETURN(auto placeholders, cleaning->Table("null_placeholders"));
+    if (placeholders) {
+      for (const std::string& key : placeholders->Keys()) {
+        if (seen_columns.count(key) == 0)
+          return Fail(placeholders->KeyError(key, "is not a column of this mapping"));
+        CB_ASSIGN_OR_RETURN(mapping.null_placeholders[key], placeholders->String(key));
+      }
+      CB_RETURN_IF_ERROR(placeholders->Finish());
+    }
+    CB_ASSIGN_OR_RETURN(auto value_maps, cleaning->Table("value_maps"));
+    if (value_maps) {
+      for (const std::string& column : value_maps->Keys()) {
+        if (seen_columns.count(column) == 0)
+          return Fail(value_maps->KeyError(column, "is not a column of this mapping"));
+        CB_ASSIGN_OR_RETURN(auto map, value_maps->Table(column));
+        if (!map) continue;
+        for (const std::string& from : map->Keys()) {
+          CB_ASSIGN_OR_RETURN(mapping.value_maps[column][from], map->String(from));
+        }
+        CB_RETURN_IF_ERROR(map->Finish());
+      }
+      CB_RETURN_IF_ERROR(value_maps->Finish());
+    }
+    CB_RETURN_IF_ERROR(cleaning->Finish());
+  }
+
+  CB_ASSIGN_OR_RETURN(mapping.checks, ReadChecks(root));
+  CB_ASSIGN_OR_RETURN(std::vector<TomlTable> aggregates, root.Tables("aggregates"));
+  for (TomlTable& table : aggregates) {
+    CB_ASSIGN_OR_RETURN(AggregateSpec aggregate, ReadAggregate(table));
+    for (const std::string& column : aggregate.group_by)
+      if (column != mapping.fiscal_year_column && mapping.DimensionOf(column) == nullptr)
+        return Fail(table.KeyError("group_by", "names '" + column + "', which is not a column of this mapping"));
+    for (const std::string* column : {&aggregate.filter_column, &aggregate.contains_column})
+      if (!column->empty() && mapping.DimensionOf(*column) == nullptr)
+        return Fail(table.KeyError("filter_column", "names '" + *column + "', which is not a dimension column"));
+    mapping.aggregates.push_back(std::move(aggregate));
+  }
+  CB_RETURN_IF_ERROR(root.Finish());
+  return mapping;
+}
+
+std::vector<std::string> BuiltInMappingNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, text] : BuiltInMappingTexts()) names.push_back(name);
+  return names;
+}
+
+Result<Mapping> LoadMapping(const std::string& name_or_path) {
+  const auto& built_in = BuiltInMappingTexts();
+  if (auto it = built_in.find(name_or_path); it != built_in.end())
+    return ParseMapping(std::string(it->second), "built-in mapping " + name_or_path);
+  std::ifstream file(name_or_path, std::ios::binary);
+  if (!file) {
+    std::string names;
+    for (const auto& [name, text] : built_in) names += (names.empty() ? "" : ", ") + name;
+    return Fail(ErrorCode::kInvalidArgument,
+                "mapping '" + name_or_path + "' is neither a built-in mapping (" + names +
+                    ") nor a readable file");
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  return ParseMapping(text.str(), name_or_path);
+}
+
+}  // namespace citybooks

@@ -1,0 +1,94 @@
+// The declarative mapping form: how a city's raw CSV columns become a star
+// schema (dimensions as ordered hierarchies of (name, code) levels, a measure,
+// a fiscal year, cleaning rules, checks and aggregate tables). The built-in
+// mappings are TOML files in mappings/, written exactly as a user would write
+// one for a third city.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/text.h"
+#include "config/config.h"
+
+namespace citybooks {
+
+struct LevelSpec {
+  std::string name;  // column holding the member's name, e.g. "department"
+  std::string code;  // column holding its code, e.g. "department_code"; may be empty
+};
+
+struct DimensionSpec {
+  std::string name;  // "program" -> table dim_program, key program_id
+  std::vector<LevelSpec> levels;
+  std::vector<std::string> attributes;  // extra columns, most frequent value kept
+
+  std::string table() const { return "dim_" + name; }
+  std::string id_column() const { return name + "_id"; }
+  // The raw columns this dimension reads, in a fixed order: each level's name
+  // then code (when it has one), then the attributes.
+  std::vector<std::string> columns() const;
+};
+
+// A table kept up to date at load time for fast dashboard answers:
+// transactions, sum, max and min of the amount grouped by `group_by`
+// (dimension columns or the partition column), optionally filtered and
+// optionally bucketed by the amount's order of magnitude (a histogram).
+struct AggregateSpec {
+  std::string name;  // table "agg_<name>"
+  std::vector<std::string> group_by;
+  // Keep only facts whose `filter_column` equals one of `filter_equals` (if
+  // any) and contains `filter_contains` case-insensitively (if set).
+  std::string filter_column;
+  std::vector<std::string> filter_equals;
+  std::string contains_column;
+  std::string filter_contains;
+  bool histogram = false;
+
+  std::string table() const { return "agg_" + name; }
+};
+
+struct Mapping {
+  std::string name;
+  std::string fact_table;            // e.g. "fact_transaction"
+  std::string fiscal_year_column;    // target column of the fiscal year
+  int fiscal_year_start_month = 7;   // July for both reference cities
+  std::string amount_column = "amount";
+  AmountFormat amount_format = AmountFormat::kPlain;
+  int min_fiscal_year = 1900;
+  int max_fiscal_year = 2100;
+  // target column -> header name in the raw file, where they differ.
+  std::map<std::string, std::string> source_columns;
+  std::vector<DimensionSpec> dimensions;
+
+  bool trim = true;
+  bool case_fold = true;  // match names case-insensitively, show the most frequent spelling
+  std::map<std::string, std::string> null_placeholders;  // column -> value used when empty
+  std::map<std::string, std::map<std::string, std::string>> value_maps;  // column -> from -> to
+
+  std::vector<CheckSpec> checks;
+  std::vector<AggregateSpec> aggregates;
+  std::string fingerprint;  // sha256 of the mapping text
+
+  // The header name to look for for target column `column`.
+  std::string SourceColumn(const std::string& column) const;
+  // Every raw column the mapping reads (fiscal year, amount, dimension columns).
+  std::vector<std::string> RequiredColumns() const;
+  // The dimension owning `column` (a level name/code or attribute), or nullptr.
+  const DimensionSpec* DimensionOf(const std::string& column) const;
+};
+
+// Parses a mapping TOML text; `file` names it in messages.
+Result<Mapping> ParseMapping(const std::string& text, const std::string& file);
+
+// `name_or_path` is a built-in mapping name ("sf-spending-revenue") or a path
+// to a mapping TOML file.
+Result<Mapping> LoadMapping(const std::string& name_or_path);
+
+// Names of the built-in mappings.
+std::vector<std::string> BuiltInMappingNames();
+
+}  // namespace citybooks

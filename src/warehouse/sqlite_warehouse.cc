@@ -1,0 +1,522 @@
+#include "warehouse/sqlite_warehouse.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "common/text.h"
+
+namespace citybooks {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+bool ValidSchema(const std::string& schema) {
+  if (schema.empty() || schema.size() > 63) return false;
+  for (char c : schema)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  return true;
+}
+
+std::string Quote(const std::string& identifier) { return "\"" + identifier + "\""; }
+
+const char* TypeName(ColumnType type) {
+  switch (type) {
+    case ColumnType::kInteger: return "INTEGER";
+    case ColumnType::kReal: return "REAL";
+    case ColumnType::kText: return "TEXT";
+  }
+  return "TEXT";
+}
+
+// Owns a sqlite3 connection.
+struct Connection {
+  sqlite3* db = nullptr;
+  ~Connection() {
+    if (db != nullptr) sqlite3_close_v2(db);
+  }
+  std::string error() const { return db ? sqlite3_errmsg(db) : "out of memory"; }
+};
+
+// Owns a prepared statement.
+class Statement {
+ public:
+  Statement() = default;
+  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  Statement(Statement&& other) noexcept : stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  Statement& operator=(Statement&& other) noexcept {
+    std::swap(stmt_, other.stmt_);
+    return *this;
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  sqlite3_stmt* get() const { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+Status Bind(sqlite3* db, sqlite3_stmt* stmt, std::span<const Cell> params) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    int index = static_cast<int>(i + 1);
+    int rc = SQLITE_OK;
+    const Cell& cell = params[i];
+    switch (cell.kind) {
+      case Cell::Kind::kNull: rc = sqlite3_bind_null(stmt, index); break;
+      case Cell::Kind::kInteger: rc = sqlite3_bind_int64(stmt, index, cell.integer); break;
+      case Cell::Kind::kReal: rc = sqlite3_bind_double(stmt, index, cell.real); break;
+      case Cell::Kind::kText:
+        rc = sqlite3_bind_text(stmt, index, cell.text.data(), static_cast<int>(cell.text.size()),
+                               SQLITE_STATIC);
+        break;
+    }
+    if (rc != SQLITE_OK)
+      return Fail(ErrorCode::kInvalidArgument,
+                  "cannot bind parameter " + std::to_string(index) + ": " + sqlite3_errmsg(db));
+  }
+  return Ok();
+}
+
+Value ColumnValue(sqlite3_stmt* stmt, int column) {
+  switch (sqlite3_column_type(stmt, column)) {
+    case SQLITE_INTEGER: return Value(static_cast<int64_t>(sqlite3_column_int64(stmt, column)));
+    case SQLITE_FLOAT: return Value(sqlite3_column_double(stmt, column));
+    case SQLITE_NULL: return Value();
+    default: {
+      const char* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
+      int bytes = sqlite3_column_bytes(stmt, column);
+      return Value(std::string(text == nullptr ? "" : text, static_cast<size_t>(bytes)));
+    }
+  }
+}
+
+// Refuses everything but reading, for read-only warehouses.
+int ReadOnlyAuthorizer(void*, int action, const char*, const char*, const char*, const char*) {
+  switch (action) {
+    case SQLITE_SELECT:
+    case SQLITE_READ:
+    case SQLITE_FUNCTION:
+    case SQLITE_RECURSIVE:
+      return SQLITE_OK;
+    default:
+      return SQLITE_DENY;
+  }
+}
+
+struct Deadline {
+  double limit_seconds = 0;
+  std::chrono::steady_clock::time_point end;
+};
+
+int ProgressHandler(void* data) {
+  auto* deadline = static_cast<Deadline*>(data);
+  return std::chrono::steady_clock::now() > deadline->end ? 1 : 0;
+}
+
+bool OnlyWhiteSpace(const char* tail) {
+  if (tail == nullptr) return true;
+  for (; *tail; ++tail)
+    if (!(*tail == ' ' || *tail == '\t' || *tail == '\n' || *tail == '\r' || *tail == ';'))
+      return false;
+  return true;
+}
+
+Status Exec(sqlite3* db, const std::string& sql, std::string_view context) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message ? message : sqlite3_errmsg(db);
+    sqlite3_free(message);
+    return Fail(ErrorCode::kIoError, std::string(context) + ": " + text);
+  }
+  return Ok();
+}
+
+// Runs `sql` (one statement, or several when `allow_many`) with `params` and
+// collects rows.
+Result<QueryResult> RunQuery(sqlite3* db, const std::string& sql, std::span<const Cell> params,
+                             const QueryOptions& options, bool read_only) {
+  sqlite3_stmt* raw = nullptr;
+  const char* tail = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &raw, &tail);
+  Statement stmt(raw);
+  if (rc != SQLITE_OK) {
+    std::string message = sqlite3_errmsg(db);
+    if (rc == SQLITE_AUTH || message.find("not authorized") != std::string::npos)
+      return Fail(ErrorCode::kInvalidArgument,
+                  "the statement was refused: this connection may only read (SELECT)");
+    return Fail(ErrorCode::kInvalidArgument, "SQL error: " + message);
+  }
+  if (raw == nullptr) return Fail(ErrorCode::kInvalidArgument, "the SQL text holds no statement");
+  if (!OnlyWhiteSpace(tail)) {
+    // A comment-only tail prepares to no statement; anything else is a second one.
+    sqlite3_stmt* next = nullptr;
+    int next_rc = sqlite3_prepare_v2(db, tail, -1, &next, nullptr);
+    Statement next_stmt(next);
+    if (next_rc != SQLITE_OK || next != nullptr)
+      return Fail(ErrorCode::kInvalidArgument, "only one SQL statement may be run at a time");
+  }
+  if (read_only && !sqlite3_stmt_readonly(raw))
+    return Fail(ErrorCode::kInvalidArgument,
+                "the statement was refused: this connection may only read (SELECT)");
+  CB_RETURN_IF_ERROR(Bind(db, raw, params));
+
+  Deadline deadline;
+  if (options.time_limit.count() > 0) {
+    deadline.end = std::chrono::steady_clock::now() + options.time_limit;
+    sqlite3_progress_handler(db, 10000, ProgressHandler, &deadline);
+  }
+  QueryResult result;
+  int columns = sqlite3_column_count(raw);
+  for (int c = 0; c < columns; ++c) result.columns.emplace_back(sqlite3_column_name(raw, c));
+  while (true) {
+    rc = sqlite3_step(raw);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) {
+      sqlite3_progress_handler(db, 0, nullptr, nullptr);
+      if (rc == SQLITE_INTERRUPT)
+        return Fail(ErrorCode::kAborted, "the query ran past its time limit of " +
+                                             std::to_string(options.time_limit.count()) + " ms");
+      return Fail(ErrorCode::kInvalidArgument, std::string("SQL error: ") + sqlite3_errmsg(db));
+    }
+    if (options.max_rows > 0 && result.rows.size() >= options.max_rows) {
+      result.truncated = true;
+      break;
+    }
+    std::vector<Value> row;
+    row.reserve(columns);
+    for (int c = 0; c < columns; ++c) row.push_back(ColumnValue(raw, c));
+    result.rows.push_back(std::move(row));
+  }
+  sqlite3_progress_handler(db, 0, nullptr, nullptr);
+  return result;
+}
+
+Status ExecuteStatement(sqlite3* db, const std::string& sql, std::span<const Cell> params) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr) != SQLITE_OK)
+    return Fail(ErrorCode::kInternal, "SQL error in \"" + sql.substr(0, 80) + "\": " + sqlite3_errmsg(db));
+  Statement stmt(raw);
+  CB_RETURN_IF_ERROR(Bind(db, raw, params));
+  int rc;
+  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+  }
+  if (rc != SQLITE_DONE)
+    return Fail(rc == SQLITE_FULL || rc == SQLITE_IOERR ? ErrorCode::kIoError : ErrorCode::kInternal,
+                "SQL error in \"" + sql.substr(0, 80) + "\": " + sqlite3_errmsg(db));
+  return Ok();
+}
+
+Result<std::unique_ptr<Connection>> OpenConnection(const std::string& path, bool read_only) {
+  auto connection = std::make_unique<Connection>();
+  int flags = SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX |
+              (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  std::string target = read_only ? "file:" + path + "?mode=ro" : path;
+  if (sqlite3_open_v2(target.c_str(), &connection->db, flags, nullptr) != SQLITE_OK)
+    return Fail(ErrorCode::kIoError,
+                "cannot open the warehouse file " + path + ": " + connection->error());
+  sqlite3_busy_timeout(connection->db, 10000);
+  sqlite3_extended_result_codes(connection->db, 0);
+  return connection;
+}
+
+class SqliteAppender : public BulkAppender {
+ public:
+  SqliteAppender(sqlite3* db, Statement stmt, size_t columns)
+      : db_(db), stmt_(std::move(stmt)), columns_(columns) {}
+
+  Status Append(std::span<const Cell> row) override {
+    if (row.size() != columns_)
+      return Fail(ErrorCode::kInternal, "appender got " + std::to_string(row.size()) +
+                                            " cells for " + std::to_string(columns_) + " columns");
+    sqlite3_stmt* stmt = stmt_.get();
+    CB_RETURN_IF_ERROR(Bind(db_, stmt, row));
+    if (sqlite3_step(stmt) != SQLITE_DONE) {
+      std::string message = sqlite3_errmsg(db_);
+      sqlite3_reset(stmt);
+      return Fail(ErrorCode::kIoError, "cannot append a row: " + message);
+    }
+    sqlite3_reset(stmt);
+    return Ok();
+  }
+
+ private:
+  sqlite3* db_;
+  Statement stmt_;
+  size_t columns_;
+};
+
+class SqliteLoad : public LoadTransaction {
+ public:
+  SqliteLoad(std::unique_ptr<Connection> connection, std::string schema, int lock_fd)
+      : connection_(std::move(connection)), schema_(std::move(schema)), lock_fd_(lock_fd) {}
+
+  ~SqliteLoad() override {
+    if (!committed_) sqlite3_exec(connection_->db, "ROLLBACK", nullptr, nullptr, nullptr);
+    connection_.reset();
+    if (lock_fd_ >= 0) close(lock_fd_);  // releases the flock
+  }
+
+  Status Execute(const std::string& sql, std::span<const Cell> params) override {
+    return ExecuteStatement(connection_->db, sql, params);
+  }
+
+  Result<QueryResult> Query(const std::string& sql, std::span<const Cell> params) override {
+    return RunQuery(connection_->db, sql, params, {}, false);
+  }
+
+  Result<std::unique_ptr<BulkAppender>> Appender(const std::string& table,
+                                                 const std::vector<std::string>& columns) override {
+    std::string sql = "INSERT INTO " + Qualify(table) + " (";
+    for (size_t i = 0; i < columns.size(); ++i) sql += (i ? ", " : "") + Quote(columns[i]);
+    sql += ") VALUES (";
+    for (size_t i = 0; i < columns.size(); ++i) sql += i ? ", ?" : "?";
+    sql += ")";
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v3(connection_->db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &raw,
+                           nullptr) != SQLITE_OK)
+      return Fail(ErrorCode::kInternal, "cannot prepare \"" + sql + "\": " + connection_->error());
+    return std::make_unique<SqliteAppender>(connection_->db, Statement(raw), columns.size());
+  }
+
+  Status Commit() override {
+    CB_RETURN_IF_ERROR(Exec(connection_->db, "COMMIT", "cannot commit the load of " + schema_));
+    committed_ = true;
+    return Ok();
+  }
+
+  std::string Qualify(const std::string& table) const override {
+    return Quote(schema_) + "." + Quote(table);
+  }
+
+ private:
+  std::unique_ptr<Connection> connection_;
+  std::string schema_;
+  int lock_fd_;
+  bool committed_ = false;
+};
+
+class SqliteWarehouse : public Warehouse {
+ public:
+  SqliteWarehouse(std::string path, WarehouseOptions options)
+      : path_(std::move(path)), options_(options) {
+    fs::path main(path_);
+    directory_ = main.parent_path().empty() ? fs::path(".") : main.parent_path();
+  }
+
+  Status Open() {
+    if (options_.read_only && !fs::exists(path_))
+      return Fail(ErrorCode::kNotFound, "there is no warehouse at " + path_ +
+                                            " yet; run `citybooks load` first");
+    if (!options_.read_only) {
+      std::error_code error;
+      fs::create_directories(directory_, error);
+      if (error)
+        return Fail(ErrorCode::kIoError,
+                    "cannot create " + directory_.string() + ": " + error.message());
+    }
+    CB_ASSIGN_OR_RETURN(main_, OpenConnection(path_, options_.read_only));
+    if (!options_.read_only) {
+      CB_RETURN_IF_ERROR(Exec(main_->db,
+                              "PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS cb_datasets ("
+                              "schema_name TEXT PRIMARY KEY, file TEXT NOT NULL)",
+                              "cannot prepare the warehouse " + path_));
+    }
+    // Attach every registered dataset file so qualified names resolve.
+    auto registered = RunQuery(main_->db, "SELECT schema_name FROM cb_datasets ORDER BY 1", {},
+                               {}, false);
+    if (registered) {
+      for (const auto& row : registered->rows) {
+        std::string schema = ValueToString(row[0]);
+        if (ValidSchema(schema) && fs::exists(SchemaFile(schema)))
+          CB_RETURN_IF_ERROR(Attach(main_->db, schema, options_.read_only));
+      }
+    }
+    if (options_.read_only) sqlite3_set_authorizer(main_->db, ReadOnlyAuthorizer, nullptr);
+    return Ok();
+  }
+
+  Status EnsureSchema(const std::string& schema, const std::vector<TableDef>& tables) override {
+    if (options_.read_only) return ReadOnlyRefusal();
+    CB_RETURN_IF_ERROR(CheckSchema(schema));
+    if (attached_.count(schema) == 0) CB_RETURN_IF_ERROR(Attach(main_->db, schema, false));
+    std::string sql = "BEGIN;";
+    for (const TableDef& table : tables) {
+      sql += "CREATE TABLE IF NOT EXISTS " + Quote(schema) + "." + Quote(table.name) + " (";
+      for (size_t i = 0; i < table.columns.size(); ++i) {
+        const ColumnDef& column = table.columns[i];
+        sql += (i ? ", " : "") + Quote(column.name) + " " + TypeName(column.type);
+        if (column.not_null) sql += " NOT NULL";
+      }
+      if (!table.primary_key.empty()) {
+        sql += ", PRIMARY KEY (";
+        for (size_t i = 0; i < table.primary_key.size(); ++i)
+          sql += (i ? ", " : "") + Quote(table.primary_key[i]);
+        sql += ")";
+      }
+      sql += ");";
+      for (const auto& index : table.indexes) {
+        std::string name = table.name;
+        for (const auto& column : index) name += "_" + column;
+        sql += "CREATE INDEX IF NOT EXISTS " + Quote(schema) + "." + Quote("ix_" + name) + " ON " +
+               Quote(table.name) + " (";
+        for (size_t i = 0; i < index.size(); ++i) sql += (i ? ", " : "") + Quote(index[i]);
+        sql += ");";
+      }
+    }
+    sql += "INSERT OR IGNORE INTO main.cb_datasets (schema_name, file) VALUES ('" + schema +
+           "', '" + SchemaFile(schema).filename().string() + "');COMMIT;";
+    Status status = Exec(main_->db, sql, "cannot create the tables of " + schema);
+    if (!status) sqlite3_exec(main_->db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return status;
+  }
+
+  Result<bool> HasSchema(const std::string& schema) override {
+    CB_RETURN_IF_ERROR(CheckSchema(schema));
+    return attached_.count(schema) > 0;
+  }
+
+  Result<std::unique_ptr<LoadTransaction>> BeginLoad(const std::string& schema) override {
+    if (options_.read_only) return Fail(ReadOnlyRefusal().error());
+    CB_RETURN_IF_ERROR(CheckSchema(schema));
+    std::string lock_path = SchemaFile(schema).string() + ".lock";
+    int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+      return Fail(ErrorCode::kIoError,
+                  "cannot open the lock file " + lock_path + ": " + std::strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      close(fd);
+      return Fail(ErrorCode::kFailedPrecondition,
+                  "another load of " + schema + " is running (it holds " + lock_path +
+                      "); wait for it to finish");
+    }
+    auto connection = OpenConnection(path_, false);
+    if (!connection) {
+      close(fd);
+      return Fail(connection.error());
+    }
+    Status status = Attach((*connection)->db, schema, false);
+    if (status) {
+      status = Exec((*connection)->db,
+                    "PRAGMA cache_size=-32768; BEGIN IMMEDIATE",
+                    "cannot start the load of " + schema);
+    }
+    if (!status) {
+      close(fd);
+      return Fail(status.error());
+    }
+    return std::unique_ptr<LoadTransaction>(
+        std::make_unique<SqliteLoad>(std::move(*connection), schema, fd));
+  }
+
+  Result<QueryResult> Query(const std::string& sql, std::span<const Cell> params,
+                            QueryOptions options) override {
+    return RunQuery(main_->db, sql, params, options, options_.read_only);
+  }
+
+  Status DropSchema(const std::string& schema) override {
+    if (options_.read_only) return ReadOnlyRefusal();
+    CB_RETURN_IF_ERROR(CheckSchema(schema));
+    if (attached_.count(schema)) {
+      CB_RETURN_IF_ERROR(Exec(main_->db, "DETACH DATABASE " + Quote(schema),
+                              "cannot detach " + schema));
+      attached_.erase(schema);
+    }
+    CB_RETURN_IF_ERROR(Exec(main_->db,
+                            "DELETE FROM main.cb_datasets WHERE schema_name = '" + schema + "'",
+                            "cannot unregister " + schema));
+    std::string file = SchemaFile(schema).string();
+    for (const char* suffix : {"", "-wal", "-shm", ".lock"}) {
+      std::error_code error;
+      fs::remove(file + suffix, error);
+      if (error)
+        return Fail(ErrorCode::kIoError, "cannot remove " + file + suffix + ": " + error.message());
+    }
+    return Ok();
+  }
+
+  std::string url() const override { return "sqlite://" + path_; }
+
+ private:
+  fs::path SchemaFile(const std::string& schema) const { return directory_ / (schema + ".db"); }
+
+  Status CheckSchema(const std::string& schema) const {
+    if (!ValidSchema(schema))
+      return Fail(ErrorCode::kInvalidArgument,
+                  "'" + schema + "' is not a valid schema name (lower-case letters, digits, '_')");
+    return Ok();
+  }
+
+  static Status ReadOnlyRefusal() {
+    return Fail(ErrorCode::kInvalidArgument, "this warehouse connection is read-only");
+  }
+
+  Status Attach(sqlite3* db, const std::string& schema, bool read_only) {
+    std::string file = SchemaFile(schema).string();
+    std::string target = read_only ? "file:" + file + "?mode=ro" : file;
+    std::string sql = "ATTACH DATABASE ? AS " + Quote(schema);
+    Cell param = Cell::Text(target);
+    CB_RETURN_IF_ERROR(ExecuteStatement(db, sql, std::span<const Cell>(&param, 1)));
+    if (!read_only)
+      CB_RETURN_IF_ERROR(Exec(db, "PRAGMA " + Quote(schema) + ".journal_mode=WAL",
+                              "cannot set WAL mode on " + file));
+    if (db == main_->db) attached_.insert(schema);
+    return Ok();
+  }
+
+  std::string path_;
+  WarehouseOptions options_;
+  fs::path directory_;
+  std::unique_ptr<Connection> main_;
+  std::set<std::string> attached_;
+};
+
+}  // namespace
+
+std::string ValueToString(const Value& value) {
+  switch (value.index()) {
+    case 1: return std::to_string(std::get<int64_t>(value));
+    case 2: {
+      char buffer[64];
+      std::snprintf(buffer, sizeof buffer, "%.17g", std::get<double>(value));
+      return buffer;
+    }
+    case 3: return std::get<std::string>(value);
+    default: return "";
+  }
+}
+
+Result<std::unique_ptr<Warehouse>> OpenSqliteWarehouse(const std::string& path,
+                                                       const WarehouseOptions& options) {
+  auto warehouse = std::make_unique<SqliteWarehouse>(path, options);
+  CB_RETURN_IF_ERROR(warehouse->Open());
+  return std::unique_ptr<Warehouse>(std::move(warehouse));
+}
+
+Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
+                                                 const WarehouseOptions& options) {
+  constexpr std::string_view kSqlite = "sqlite://";
+  if (url.rfind(kSqlite, 0) == 0) {
+    std::string path = url.substr(kSqlite.size());
+    if (path.empty())
+      return Fail(ErrorCode::kInvalidArgument,
+                  "warehouse URL " + url + " names no file; use sqlite:///abs/path.db or "
+                  "sqlite://./relative.db");
+    return OpenSqliteWarehouse(path, options);
+  }
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
+    return Fail(ErrorCode::kUnimplemented,
+                "warehouse URL " + url + ": the PostgreSQL backend is not built yet (it arrives "
+                "with issue 4); use a sqlite:// URL");
+  return Fail(ErrorCode::kInvalidArgument,
+              "warehouse URL " + url + " is not understood; use sqlite:///abs/path.db or "
+              "sqlite://./relative.db");
+}
+
+}  // namespace citybooks

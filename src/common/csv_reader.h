@@ -85,17 +85,33 @@ class CsvReader {
 // quotes (a line break inside a quoted field does not end a record), CRLF and
 // a final record without a line end. Used by the raw zone to count rows in
 // the same pass that copies and hashes a file.
+// It follows CsvReader's grammar exactly (a quote opens a quoted field only at
+// the start of a field; a leading BOM is not content), so both always agree.
 class CsvRecordCounter {
  public:
+  CsvRecordCounter() = default;
+  // For input whose fields are separated by `delimiter` instead of a comma:
+  // the delimiter decides where fields start, and so which quotes quote.
+  explicit CsvRecordCounter(char delimiter) : delimiter_(delimiter) {}
+
   void Feed(std::string_view chunk);
   // Records seen, the header included; call after the last Feed().
   uint64_t Finish();
 
  private:
+  // Where the scan stands in the CSV grammar, kept across Feed() calls.
+  enum class State : uint8_t {
+    kRecordStart,    // nothing of the current record seen yet
+    kFieldStart,     // just after a delimiter
+    kUnquoted,       // inside an unquoted field (or text after a closing quote)
+    kQuoted,         // inside a quoted field
+    kQuoteInQuoted,  // just after a quote inside a quoted field
+  };
   uint64_t records_ = 0;
-  bool in_quotes_ = false;
-  bool at_record_start_ = true;  // nothing of the current record seen yet
-  bool last_was_cr_ = false;
+  State state_ = State::kRecordStart;
+  char delimiter_ = ',';
+  uint8_t bom_bytes_matched_ = 0;  // of a leading UTF-8 BOM
+  bool past_bom_ = false;          // the leading BOM (or its absence) is settled
 };
 
 // Appends `value` to *out as one CSV field, quoting it only when it holds the

@@ -14,6 +14,7 @@ void Write(std::string_view prefix, std::string_view message) {
   line += prefix;
   line += message;
   line += '\n';
+  std::fflush(stdout);  // keep stdout and stderr lines in the order they happened
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 }  // namespace

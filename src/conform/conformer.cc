@@ -1,6 +1,7 @@
 #include "conform/conformer.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -26,16 +27,24 @@ std::string Shorten(std::string_view text, size_t limit = 60) {
   return std::string(text.substr(0, limit)) + "...";
 }
 
+// Eight bytes at a time: the common all-ASCII row costs little.
 bool IsAscii(std::string_view text) {
-  for (unsigned char c : text)
-    if (c >= 0x80) return false;
-  return true;
+  const char* p = text.data();
+  size_t n = text.size();
+  uint64_t any = 0;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    any |= word;
+  }
+  for (; n > 0; ++p, --n) any |= static_cast<unsigned char>(*p);
+  return (any & 0x8080808080808080ull) == 0;
 }
 
 }  // namespace
 
 DimensionBuilder::DimensionBuilder(const Mapping& mapping, const DimensionSpec& spec)
-    : mapping_(mapping), spec_(spec), columns_(spec.columns()) {
+    : mapping_(mapping), spec_(spec), columns_(spec.columns()), level_nodes_(spec.levels.size()) {
   int position = 0;
   for (const LevelSpec& level : spec.levels) {
     name_index_.push_back(position++);
@@ -61,41 +70,107 @@ std::string DimensionBuilder::CleanValue(const std::string& column, std::string_
   return std::string(value);
 }
 
-int64_t DimensionBuilder::Observe(const std::vector<std::string_view>& raw_values) {
-  scratch_.clear();
-  for (std::string_view value : raw_values) {
-    scratch_.append(value);
-    scratch_.push_back(kKeySeparator);
+namespace {
+
+// A fast non-cryptographic hash of a field (8 bytes at a time).
+uint64_t HashField(std::string_view text, uint64_t seed) {
+  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
+  uint64_t h = seed ^ (text.size() * kMul);
+  const char* p = text.data();
+  size_t n = text.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    h = (h ^ word) * kMul;
+    h ^= h >> 29;
   }
-  auto found = tuple_index_.find(scratch_);
-  if (found != tuple_index_.end()) {
-    Tuple& tuple = tuples_[found->second];
+  uint64_t tail = 0;
+  std::memcpy(&tail, p, n);
+  h = (h ^ tail) * kMul;
+  return h ^ (h >> 32);
+}
+
+}  // namespace
+
+uint32_t DimensionBuilder::FindTuple(const std::vector<std::string_view>& raw_values,
+                                     uint64_t hash) const {
+  size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Slot& slot = slots_[i];
+    if (slot.tuple == UINT32_MAX) return UINT32_MAX;
+    if (slot.hash != hash) continue;
+    const std::string& raw = tuples_[slot.tuple].raw;
+    size_t at = 0;
+    bool equal = true;
+    for (std::string_view value : raw_values) {
+      if (raw.size() < at + value.size() + 1 || raw.compare(at, value.size(), value) != 0 ||
+          raw[at + value.size()] != kKeySeparator) {
+        equal = false;
+        break;
+      }
+      at += value.size() + 1;
+    }
+    if (equal && at == raw.size()) return slot.tuple;
+  }
+}
+
+void DimensionBuilder::InsertSlot(uint64_t hash, uint32_t tuple) {
+  if ((tuples_.size() + 1) * 2 > slots_.size()) {  // keep the load factor under one half
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.size() * 2, Slot());
+    for (const Slot& slot : old)
+      if (slot.tuple != UINT32_MAX) InsertSlot(slot.hash, slot.tuple);
+  }
+  size_t mask = slots_.size() - 1;
+  size_t i = hash & mask;
+  while (slots_[i].tuple != UINT32_MAX) i = (i + 1) & mask;
+  slots_[i] = Slot{hash, tuple};
+}
+
+int64_t DimensionBuilder::Observe(const std::vector<std::string_view>& raw_values,
+                                  uint32_t* member_index) {
+  uint64_t hash = 0;
+  for (std::string_view value : raw_values) hash = HashField(value, hash);
+  uint32_t found = FindTuple(raw_values, hash);
+  if (found != UINT32_MAX) {
+    Tuple& tuple = tuples_[found];
     ++tuple.rows;
+    *member_index = tuple.member;
     return member_ids_[tuple.member];
   }
 
   Tuple tuple;
   tuple.rows = 1;
+  for (std::string_view value : raw_values) {
+    tuple.raw.append(value);
+    tuple.raw.push_back(kKeySeparator);
+  }
   for (size_t i = 0; i < columns_.size(); ++i)
     tuple.cleaned.push_back(CleanValue(columns_[i], raw_values[i]));
   std::string key;
-  for (int index : name_index_) {
+  std::vector<uint32_t> nodes;
+  for (size_t level = 0; level < name_index_.size(); ++level) {
+    const std::string& name = tuple.cleaned[name_index_[level]];
     if (mapping_.case_fold) {
-      AppendAsciiLower(&key, tuple.cleaned[index]);
+      AppendAsciiLower(&key, name);
     } else {
-      key += tuple.cleaned[index];
+      key += name;
     }
     key.push_back(kKeySeparator);
+    auto node = level_nodes_[level].try_emplace(key, level_nodes_[level].size()).first;
+    nodes.push_back(node->second);
   }
   auto [member, inserted] = member_index_.try_emplace(key, member_ids_.size());
   if (inserted) {
     auto existing = existing_.find(key);
     member_ids_.push_back(existing != existing_.end() ? existing->second : next_id_++);
     member_keys_.push_back(key);
+    member_nodes_.insert(member_nodes_.end(), nodes.begin(), nodes.end());
   }
   tuple.member = member->second;
-  tuple_index_.emplace(scratch_, tuples_.size());
+  InsertSlot(hash, static_cast<uint32_t>(tuples_.size()));
   tuples_.push_back(std::move(tuple));
+  *member_index = member->second;
   return member_ids_[member->second];
 }
 
@@ -297,7 +372,7 @@ bool RowConformer::Conform(const CsvRecord& record, ConformedFact* fact, RowProb
   for (size_t d = 0; d < dimension_indexes_.size(); ++d) {
     values_.clear();
     for (int index : dimension_indexes_[d]) values_.push_back(fields[index]);
-    fact->member_ids[d] = (*dimensions_)[d].Observe(values_);
+    fact->member_ids[d] = (*dimensions_)[d].Observe(values_, &fact->member_indexes[d]);
   }
   return true;
 }

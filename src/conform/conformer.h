@@ -23,6 +23,8 @@ inline constexpr size_t kMaxDimensions = 8;
 struct ConformedFact {
   int32_t fiscal_year = 0;
   std::array<int64_t, kMaxDimensions> member_ids{};  // surrogate keys, in mapping order
+  // Dense index of each member within its DimensionBuilder (0, 1, 2, ...).
+  std::array<uint32_t, kMaxDimensions> member_indexes{};
   int64_t cents = 0;
 };
 
@@ -41,7 +43,13 @@ class DimensionBuilder {
   // Records one row's raw values (in DimensionSpec::columns() order) and
   // returns the member's surrogate id. The hot path: one hash lookup for a
   // combination seen before.
-  int64_t Observe(const std::vector<std::string_view>& raw_values);
+  int64_t Observe(const std::vector<std::string_view>& raw_values, uint32_t* member_index);
+
+  // The name-path node of member `member_index` at `level`: members sharing
+  // a node share that level's name, code and spelling after Resolve().
+  uint32_t LevelNode(uint32_t member_index, size_t level) const {
+    return member_nodes_[member_index * spec_.levels.size() + level];
+  }
 
   struct Member {
     int64_t id = 0;
@@ -58,7 +66,8 @@ class DimensionBuilder {
   };
   // Decides each level's code (most frequent; ties go to the smaller code) and
   // spelling (most frequent), and returns every member observed since
-  // construction plus every remapped pair. Call once, after the last Observe.
+  // construction (members[i] is member index i) plus every remapped pair.
+  // Call once, after the last Observe.
   void Resolve(std::vector<Member>* members, std::vector<Remap>* remaps) const;
 
   const DimensionSpec& spec() const { return spec_; }
@@ -66,10 +75,20 @@ class DimensionBuilder {
 
  private:
   struct Tuple {
+    std::string raw;                   // raw values, each followed by kKeySeparator
     std::vector<std::string> cleaned;  // columns() order
     uint32_t member = 0;               // index into member_ids_
     int64_t rows = 0;
   };
+  // Open addressing over tuples by a hash of the raw values, so the hot path
+  // neither copies the values nor allocates.
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t tuple = UINT32_MAX;
+  };
+  uint32_t FindTuple(const std::vector<std::string_view>& raw_values, uint64_t hash) const;
+  void InsertSlot(uint64_t hash, uint32_t tuple);
+  std::vector<Slot> slots_ = std::vector<Slot>(1024);
   std::string CleanValue(const std::string& column, std::string_view raw) const;
 
   const Mapping& mapping_;
@@ -79,12 +98,12 @@ class DimensionBuilder {
   std::vector<int> code_index_;  // per level: position of its code, or -1
   std::unordered_map<std::string, int64_t> existing_;
   int64_t next_id_ = 1;
-  std::unordered_map<std::string, uint32_t> tuple_index_;
   std::vector<Tuple> tuples_;
   std::unordered_map<std::string, uint32_t> member_index_;  // key -> index
   std::vector<int64_t> member_ids_;
   std::vector<std::string> member_keys_;
-  std::string scratch_;
+  std::vector<std::unordered_map<std::string, uint32_t>> level_nodes_;  // per level: prefix -> node
+  std::vector<uint32_t> member_nodes_;  // member index * levels + level -> node
 };
 
 // Why a row was quarantined, with the amount when it parsed (for the

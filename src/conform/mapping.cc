@@ -65,7 +65,34 @@ Result<AggregateSpec> ReadAggregate(TomlTable& table) {
   return aggregate;
 }
 
+std::string ReplaceSchema(std::string sql, const std::string& schema) {
+  const std::string token = "{schema}";
+  for (size_t at = sql.find(token); at != std::string::npos; at = sql.find(token, at))
+    sql.replace(at, token.size(), schema);
+  return sql;
+}
+
+Result<ViewSpec> ReadView(TomlTable& table) {
+  ViewSpec view;
+  CB_ASSIGN_OR_RETURN(view.name, table.String("name"));
+  CB_RETURN_IF_ERROR(CheckIdentifier(table, "name", view.name));
+  CB_ASSIGN_OR_RETURN(view.title, table.String("title"));
+  CB_ASSIGN_OR_RETURN(view.chart, table.String("chart", "table"));
+  static const std::set<std::string> kCharts = {"pie", "bar", "histogram", "table", "line"};
+  if (kCharts.count(view.chart) == 0)
+    return Fail(table.KeyError("chart", "must be pie, bar, histogram, line or table"));
+  CB_ASSIGN_OR_RETURN(view.sql, table.String("sql"));
+  CB_ASSIGN_OR_RETURN(view.sql_from_facts, table.String("sql_from_facts"));
+  CB_RETURN_IF_ERROR(table.Finish());
+  return view;
+}
+
 }  // namespace
+
+std::string ViewSpec::Sql(const std::string& schema) const { return ReplaceSchema(sql, schema); }
+std::string ViewSpec::SqlFromFacts(const std::string& schema) const {
+  return ReplaceSchema(sql_from_facts, schema);
+}
 
 std::vector<std::string> DimensionSpec::columns() const {
   std::vector<std::string> out;
@@ -188,6 +215,11 @@ Result<Mapping> ParseMapping(const std::string& text, const std::string& file) {
       if (!column->empty() && mapping.DimensionOf(*column) == nullptr)
         return Fail(table.KeyError("filter_column", "names '" + *column + "', which is not a dimension column"));
     mapping.aggregates.push_back(std::move(aggregate));
+  }
+  CB_ASSIGN_OR_RETURN(std::vector<TomlTable> views, root.Tables("views"));
+  for (TomlTable& table : views) {
+    CB_ASSIGN_OR_RETURN(ViewSpec view, ReadView(table));
+    mapping.views.push_back(std::move(view));
   }
   CB_RETURN_IF_ERROR(root.Finish());
   return mapping;

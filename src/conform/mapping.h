@@ -51,6 +51,20 @@ struct AggregateSpec {
   std::string table() const { return "agg_" + name; }
 };
 
+// A dashboard view: a titled query over the aggregates, and the same answer
+// computed from the fact table (tests prove they agree). "{schema}" in the
+// SQL stands for the dataset's schema.
+struct ViewSpec {
+  std::string name;
+  std::string title;
+  std::string chart;         // "pie", "bar", "histogram", "table"
+  std::string sql;           // over agg_* tables
+  std::string sql_from_facts;
+  // The SQL with {schema} replaced.
+  std::string Sql(const std::string& schema) const;
+  std::string SqlFromFacts(const std::string& schema) const;
+};
+
 struct Mapping {
   std::string name;
   std::string fact_table;            // e.g. "fact_transaction"
@@ -71,6 +85,7 @@ struct Mapping {
 
   std::vector<CheckSpec> checks;
   std::vector<AggregateSpec> aggregates;
+  std::vector<ViewSpec> views;
   std::string fingerprint;  // sha256 of the mapping text
 
   // The header name to look for for target column `column`.

@@ -71,11 +71,12 @@ class SnapshotWriter {
 
   // Streams `source` into the snapshot as `name`. `meta` supplies source_item,
   // source_url and change markers; bytes, sha256 and rows are computed here.
-  // Returns the completed entry.
+  // Returns the completed entry. A name that is empty, holds '/', or is
+  // "manifest.json" is kInvalidArgument; a name used twice, kAlreadyExists.
   Result<ManifestFile> AddFile(std::string_view name, ByteSource& source, ManifestFile meta);
 
   // Writes manifest.json and returns the manifest. After a failed Commit the
-  // snapshot is not visible.
+  // snapshot is not visible. A snapshot without files is kFailedPrecondition.
   Result<Manifest> Commit();
 
   // Discards everything written so far.
@@ -95,7 +96,8 @@ class RawZone {
 
   Result<SnapshotWriter> BeginSnapshot(std::string_view dataset, SnapshotOptions options);
 
-  // Committed snapshots of `dataset`, oldest first.
+  // Committed snapshots of `dataset`, oldest first. A manifest that cannot be
+  // parsed is kDataError naming its key.
   Result<std::vector<Manifest>> ListSnapshots(std::string_view dataset);
 
   // The most recently landed entry for `source_item` in `dataset`, if any;

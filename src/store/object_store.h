@@ -1,6 +1,9 @@
 // ObjectStore: the one interface to where raw files live — a local folder
 // today, an S3 bucket later — chosen from a URL. Keys are '/'-separated paths
 // relative to the store's root. Every backend passes object_store_contract.h.
+// Every backend rejects with kInvalidArgument a key that is empty, starts with
+// '/', has an empty, "." or ".." segment, or a segment starting with ".tmp-"
+// (reserved for writes in progress).
 //
 //   CB_ASSIGN_OR_RETURN(auto store, OpenObjectStore("file:///srv/raw"));
 //   CB_RETURN_IF_ERROR(store->PutBytes("a/b.txt", "hello"));
@@ -51,9 +54,11 @@ class ObjectStore {
   Result<bool> Exists(std::string_view key);
 };
 
-// Opens the store named by `url`: "file:///abs/dir", "file://./rel/dir" (or a
-// plain path) for a local folder, "memory://name" for a process-local store
-// (tests). Other schemes are kInvalidArgument naming the URL.
+// Opens the store named by `url`: "file:///abs/dir", "file://./rel/dir",
+// "file://rel/dir" (or a plain path) for a local folder, "memory://name" for a
+// process-local store (tests; every open of one name shares its objects).
+// "s3://" is kUnimplemented until the S3 backend arrives; other schemes are
+// kInvalidArgument naming the URL.
 Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const std::string& url);
 
 // A local-folder store rooted at `directory` (created if missing).

@@ -7,7 +7,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <map>
 #include <set>
 
@@ -226,48 +232,86 @@ Result<std::unique_ptr<Connection>> OpenConnection(const std::string& path, bool
   return connection;
 }
 
+class SqliteLoad;
+
+// Rows buffered by an appender, written as one multi-row INSERT.
+struct SqliteBatch {
+  class SqliteAppender* appender = nullptr;
+  std::vector<Cell> cells;  // text cells hold offsets into `text` until written
+  std::string text;
+  size_t rows = 0;
+};
+
+// Buffers rows and hands full batches to the load's writer thread, which
+// writes each with one multi-row INSERT: the per-statement cost of SQLite
+// (step, reset, halt) is paid once per batch, and conforming the next rows
+// overlaps with writing these.
 class SqliteAppender : public BulkAppender {
  public:
-  SqliteAppender(sqlite3* db, Statement stmt, size_t columns)
-      : db_(db), stmt_(std::move(stmt)), columns_(columns) {}
+  static constexpr size_t kMaxParameters = 32000;  // below SQLite's default limit of 32766
 
-  Status Append(std::span<const Cell> row) override {
-    if (row.size() != columns_)
-      return Fail(ErrorCode::kInternal, "appender got " + std::to_string(row.size()) +
-                                            " cells for " + std::to_string(columns_) + " columns");
-    sqlite3_stmt* stmt = stmt_.get();
-    CB_RETURN_IF_ERROR(Bind(db_, stmt, row));
-    if (sqlite3_step(stmt) != SQLITE_DONE) {
-      std::string message = sqlite3_errmsg(db_);
-      sqlite3_reset(stmt);
-      return Fail(ErrorCode::kIoError, "cannot append a row: " + message);
-    }
-    sqlite3_reset(stmt);
-    return Ok();
+  SqliteAppender(SqliteLoad* load, std::string insert_prefix, size_t columns)
+      : load_(load),
+        prefix_(std::move(insert_prefix)),
+        columns_(columns),
+        batch_rows_(std::max<size_t>(1, std::min<size_t>(256, kMaxParameters / columns))) {
+    NewBatch();
   }
+  ~SqliteAppender() override;
+  SqliteAppender(const SqliteAppender&) = delete;
+  SqliteAppender& operator=(const SqliteAppender&) = delete;
+
+  Status Append(std::span<const Cell> row) override;
+  Status Flush() override;
+
+  // Hands the current batch to the writer without waiting for it.
+  Status Submit();
+  // The transaction ended first: later rows have nowhere to go.
+  void Detach() { load_ = nullptr; }
+  // Runs on the writer thread.
+  Status Write(sqlite3* db, SqliteBatch& batch);
 
  private:
-  sqlite3* db_;
-  Statement stmt_;
+  void NewBatch() {
+    batch_ = SqliteBatch();
+    batch_.appender = this;
+    batch_.cells.reserve(batch_rows_ * columns_);
+  }
+
+  SqliteLoad* load_;
+  std::string prefix_;
   size_t columns_;
+  size_t batch_rows_;
+  SqliteBatch batch_;
+  // Used only by the writer thread.
+  Statement full_;
+  Statement partial_;
+  size_t partial_rows_ = 0;
 };
 
 class SqliteLoad : public LoadTransaction {
  public:
+  static constexpr size_t kMaxQueuedBatches = 16;
+
   SqliteLoad(std::unique_ptr<Connection> connection, std::string schema, int lock_fd)
       : connection_(std::move(connection)), schema_(std::move(schema)), lock_fd_(lock_fd) {}
 
   ~SqliteLoad() override {
+    StopWriter();
+    // Appenders still alive must not write into a rolled-back transaction.
+    for (SqliteAppender* appender : appenders_) appender->Detach();
     if (!committed_) sqlite3_exec(connection_->db, "ROLLBACK", nullptr, nullptr, nullptr);
     connection_.reset();
     if (lock_fd_ >= 0) close(lock_fd_);  // releases the flock
   }
 
   Status Execute(const std::string& sql, std::span<const Cell> params) override {
+    CB_RETURN_IF_ERROR(FlushAppenders());
     return ExecuteStatement(connection_->db, sql, params);
   }
 
   Result<QueryResult> Query(const std::string& sql, std::span<const Cell> params) override {
+    CB_RETURN_IF_ERROR(FlushAppenders());
     return RunQuery(connection_->db, sql, params, {}, false);
   }
 
@@ -275,17 +319,14 @@ class SqliteLoad : public LoadTransaction {
                                                  const std::vector<std::string>& columns) override {
     std::string sql = "INSERT INTO " + Qualify(table) + " (";
     for (size_t i = 0; i < columns.size(); ++i) sql += (i ? ", " : "") + Quote(columns[i]);
-    sql += ") VALUES (";
-    for (size_t i = 0; i < columns.size(); ++i) sql += i ? ", ?" : "?";
-    sql += ")";
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v3(connection_->db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &raw,
-                           nullptr) != SQLITE_OK)
-      return Fail(ErrorCode::kInternal, "cannot prepare \"" + sql + "\": " + connection_->error());
-    return std::make_unique<SqliteAppender>(connection_->db, Statement(raw), columns.size());
+    sql += ") VALUES";
+    auto appender = std::make_unique<SqliteAppender>(this, sql, columns.size());
+    appenders_.insert(appender.get());
+    return std::unique_ptr<BulkAppender>(std::move(appender));
   }
 
   Status Commit() override {
+    CB_RETURN_IF_ERROR(FlushAppenders());
     CB_RETURN_IF_ERROR(Exec(connection_->db, "COMMIT", "cannot commit the load of " + schema_));
     committed_ = true;
     return Ok();
@@ -295,12 +336,146 @@ class SqliteLoad : public LoadTransaction {
     return Quote(schema_) + "." + Quote(table);
   }
 
+  // Queues a batch for the writer thread (started on first use); waits while
+  // the queue is full. Returns the writer's first error, if any.
+  Status Enqueue(SqliteBatch batch) {
+    std::unique_lock lock(mutex_);
+    if (!writer_.joinable()) writer_ = std::thread([this] { WriterLoop(); });
+    space_.wait(lock, [&] { return queue_.size() < kMaxQueuedBatches || !error_.empty(); });
+    if (!error_.empty()) return Fail(error_code_, error_);
+    queue_.push_back(std::move(batch));
+    work_.notify_one();
+    return Ok();
+  }
+
+  // Waits until the writer has written everything queued.
+  Status WaitIdle() {
+    std::unique_lock lock(mutex_);
+    idle_.wait(lock, [&] { return (queue_.empty() && !busy_) || !error_.empty(); });
+    if (!error_.empty()) return Fail(error_code_, error_);
+    return Ok();
+  }
+
+  void Forget(SqliteAppender* appender) { appenders_.erase(appender); }
+
  private:
+  Status FlushAppenders() {
+    for (SqliteAppender* appender : appenders_) CB_RETURN_IF_ERROR(appender->Submit());
+    return WaitIdle();
+  }
+
+  void WriterLoop() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      work_.wait(lock, [&] { return !queue_.empty() || stop_; });
+      if (queue_.empty()) return;  // stop_ and nothing left
+      SqliteBatch batch = std::move(queue_.front());
+      queue_.pop_front();
+      busy_ = true;
+      space_.notify_one();
+      lock.unlock();
+      Status status = error_.empty() ? batch.appender->Write(connection_->db, batch) : Ok();
+      lock.lock();
+      busy_ = false;
+      if (!status && error_.empty()) {
+        error_ = status.error().message();
+        error_code_ = status.error().code();
+        space_.notify_all();
+      }
+      if (queue_.empty()) idle_.notify_all();
+    }
+  }
+
+  void StopWriter() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+      if (!committed_) queue_.clear();  // rolling back: nothing queued matters
+    }
+    work_.notify_all();
+    if (writer_.joinable()) writer_.join();
+  }
+
   std::unique_ptr<Connection> connection_;
   std::string schema_;
   int lock_fd_;
   bool committed_ = false;
+  std::set<SqliteAppender*> appenders_;
+
+  std::mutex mutex_;
+  std::condition_variable work_;
+  std::condition_variable space_;
+  std::condition_variable idle_;
+  std::deque<SqliteBatch> queue_;
+  bool busy_ = false;
+  bool stop_ = false;
+  std::string error_;
+  ErrorCode error_code_ = ErrorCode::kIoError;
+  std::thread writer_;
 };
+
+SqliteAppender::~SqliteAppender() {
+  if (load_ != nullptr) {
+    (void)Flush();
+    load_->Forget(this);
+  }
+}
+
+Status SqliteAppender::Append(std::span<const Cell> row) {
+  if (row.size() != columns_)
+    return Fail(ErrorCode::kInternal, "appender got " + std::to_string(row.size()) +
+                                          " cells for " + std::to_string(columns_) + " columns");
+  for (const Cell& cell : row) {
+    batch_.cells.push_back(cell);
+    if (cell.kind == Cell::Kind::kText) {
+      batch_.cells.back().integer = static_cast<int64_t>(batch_.text.size());
+      batch_.text.append(cell.text);
+    }
+  }
+  if (++batch_.rows >= batch_rows_) return Submit();
+  return Ok();
+}
+
+Status SqliteAppender::Submit() {
+  if (load_ == nullptr)
+    return Fail(ErrorCode::kFailedPrecondition, "the load this appender belonged to has ended");
+  if (batch_.rows == 0) return Ok();
+  SqliteBatch full = std::move(batch_);
+  NewBatch();
+  return load_->Enqueue(std::move(full));
+}
+
+Status SqliteAppender::Flush() {
+  CB_RETURN_IF_ERROR(Submit());
+  return load_->WaitIdle();
+}
+
+Status SqliteAppender::Write(sqlite3* db, SqliteBatch& batch) {
+  for (Cell& cell : batch.cells)
+    if (cell.kind == Cell::Kind::kText)
+      cell.text = std::string_view(batch.text.data() + cell.integer, cell.text.size());
+  bool full = batch.rows == batch_rows_;
+  Statement& stmt = full ? full_ : partial_;
+  if (stmt.get() == nullptr || (!full && partial_rows_ != batch.rows)) {
+    std::string tuple = "(";
+    for (size_t c = 0; c < columns_; ++c) tuple += c ? ", ?" : "?";
+    tuple += ")";
+    std::string sql = prefix_;
+    for (size_t r = 0; r < batch.rows; ++r) sql += (r ? ", " : " ") + tuple;
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) !=
+        SQLITE_OK)
+      return Fail(ErrorCode::kInternal, "cannot prepare \"" + prefix_ + "\": " + sqlite3_errmsg(db));
+    stmt = Statement(raw);
+    if (!full) partial_rows_ = batch.rows;
+  }
+  Status status = Bind(db, stmt.get(), batch.cells);
+  if (status && sqlite3_step(stmt.get()) != SQLITE_DONE)
+    status = Fail(ErrorCode::kIoError,
+                  "cannot append rows (" + prefix_.substr(0, 60) + "): " + sqlite3_errmsg(db));
+  sqlite3_reset(stmt.get());
+  return status;
+}
 
 class SqliteWarehouse : public Warehouse {
  public:

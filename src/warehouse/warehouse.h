@@ -76,8 +76,12 @@ struct QueryOptions {
 class BulkAppender {
  public:
   virtual ~BulkAppender() = default;
-  // `row` holds one cell per column given to LoadTransaction::Appender.
+  // `row` holds one cell per column given to LoadTransaction::Appender. Text
+  // is copied; the caller's buffers may change after the call.
   virtual Status Append(std::span<const Cell> row) = 0;
+  // Writes buffered rows. The transaction also flushes every live appender
+  // before it runs another statement or commits.
+  virtual Status Flush() = 0;
 };
 
 // One atomic load of one dataset schema: everything done through it commits

@@ -1,0 +1,278 @@
+#include "cli/commands.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "cli/output.h"
+#include "common/log.h"
+#include "common/text.h"
+#include "conform/mapping.h"
+#include "gen/embedded_data.h"
+#include "gen/sf_generator.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/status.h"
+#include "store/object_store.h"
+#include "warehouse/warehouse.h"
+
+namespace citybooks {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Everything a command needs, opened from the configuration. Only the CLI
+// picks concrete backends (from URLs).
+struct Session {
+  Config config;
+  std::unique_ptr<ObjectStore> store;
+  std::unique_ptr<RawZone> raw;
+  std::unique_ptr<Warehouse> warehouse;
+  PipelineContext context() const {
+    PipelineContext context;
+    context.config = &config;
+    context.raw = raw.get();
+    context.warehouse = warehouse.get();
+    return context;
+  }
+};
+
+Result<Config> ReadConfig(const GlobalOptions& global) {
+  ConfigOverrides overrides;
+  overrides.config_path = global.config_path;
+  overrides.warehouse_url = global.warehouse_url;
+  overrides.raw_url = global.raw_url;
+  return LoadConfig(overrides, ProcessEnvironment());
+}
+
+Result<Session> OpenSession(const GlobalOptions& global, bool read_only) {
+  Session session;
+  CB_ASSIGN_OR_RETURN(session.config, ReadConfig(global));
+  CB_ASSIGN_OR_RETURN(session.store, OpenObjectStore(session.config.raw_url));
+  session.raw = std::make_unique<RawZone>(session.store.get());
+  WarehouseOptions options;
+  options.read_only = read_only;
+  CB_ASSIGN_OR_RETURN(session.warehouse, OpenWarehouse(session.config.warehouse_url, options));
+  return session;
+}
+
+std::string Plural(int64_t n, const std::string& word) {
+  return FormatCount(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+std::string YearsText(const std::vector<int>& years) {
+  if (years.empty()) return "no fiscal year";
+  bool contiguous = years.back() - years.front() + 1 == static_cast<int>(years.size());
+  if (years.size() == 1) return "fiscal year " + std::to_string(years.front());
+  if (contiguous)
+    return "fiscal years " + std::to_string(years.front()) + "-" + std::to_string(years.back());
+  std::string text = "fiscal years ";
+  for (size_t i = 0; i < years.size(); ++i) text += (i ? ", " : "") + std::to_string(years[i]);
+  return text;
+}
+
+void PrintLoadSummary(const std::string& dataset, const LoadSummary& summary) {
+  const LoadAccounting& a = summary.accounting;
+  int passed = 0, warned = 0;
+  for (const CheckResult& check : summary.checks) (check.passed ? passed : warned)++;
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.2f", summary.seconds);
+  std::cout << "loaded " << dataset << " snapshot " << summary.snapshot_id << " as run #"
+            << summary.run_id << " in " << seconds << " s\n"
+            << "  rows read " << FormatCount(a.rows_read) << " = facts "
+            << FormatCount(a.rows_loaded) << " + quarantined " << FormatCount(a.rows_quarantined)
+            << "\n"
+            << "  amount read " << FormatCents(a.amount_read_cents) << " = loaded "
+            << FormatCents(a.amount_loaded_cents) << " + quarantined "
+            << FormatCents(a.amount_quarantined_cents) << "\n"
+            << "  replaced " << YearsText(summary.partitions) << "; "
+            << Plural(summary.remaps, "code remap") << " recorded\n"
+            << "  checks: " << passed << " passed, " << warned << " warned\n";
+  std::string phases;
+  for (const auto& [name, phase_seconds] : summary.phases) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.2f s", phase_seconds);
+    phases += (phases.empty() ? "" : ", ") + name + " " + text;
+  }
+  std::cout << "  time: " << phases << "\n";
+  for (const CheckResult& check : summary.checks)
+    if (!check.passed) std::cout << "    warning: " << check.name << ": " << check.details << "\n";
+}
+
+}  // namespace
+
+Status NotYetAvailable(const std::string& command) {
+  static const std::map<std::string, std::string> kWhen = {
+      {"extract", "the socrata, ckan and http sources arrive with issue 3; until then land files "
+                  "with `citybooks ingest DATASET FILE...`"},
+      {"run", "it chains extract, load and model, which arrive with issues 3 and 5; until then "
+              "use `citybooks ingest` and `citybooks load`"},
+      {"model", "the forensic models arrive with issue 5"},
+      {"serve", "the dashboard and JSON API arrive with issue 6; until then use `citybooks "
+                "query`"},
+      {"push", "SFTP transfer arrives with issue 4"},
+  };
+  auto it = kWhen.find(command);
+  return Fail(ErrorCode::kUnimplemented,
+              "`citybooks " + command + "` is not available in this build: " +
+                  (it == kWhen.end() ? std::string("it arrives in a later release") : it->second));
+}
+
+Status RunInit(const GlobalOptions& global, const std::vector<std::string>& names) {
+  CB_ASSIGN_OR_RETURN(Session session, OpenSession(global, false));
+  std::cout << "raw zone " << session.store->url() << " is ready\n";
+  CB_ASSIGN_OR_RETURN(auto datasets, session.config.Select(names));
+  for (const DatasetConfig* dataset : datasets) {
+    auto mapping = LoadMapping(dataset->mapping);
+    if (!mapping) {
+      LogWarning(dataset->name + ": " + mapping.error().message() + "; skipped");
+      continue;
+    }
+    CB_ASSIGN_OR_RETURN(bool existed, session.warehouse->HasSchema(SchemaName(dataset->name)));
+    CB_RETURN_IF_ERROR(InitDataset(session.context(), dataset->name));
+    std::cout << "warehouse " << session.warehouse->url() << ": schema "
+              << SchemaName(dataset->name) << (existed ? " was already there" : " created")
+              << "\n";
+  }
+  return Ok();
+}
+
+Status RunIngest(const GlobalOptions& global, const std::string& dataset,
+                 const std::vector<std::string>& files) {
+  CB_ASSIGN_OR_RETURN(Session session, OpenSession(global, false));
+  CB_ASSIGN_OR_RETURN(IngestResult result, Ingest(session.context(), dataset, files));
+  if (!result.landed) {
+    std::cout << "nothing new: every file is identical to its copy already in the raw zone\n";
+    return Ok();
+  }
+  int64_t rows = 0, bytes = 0;
+  for (const ManifestFile& file : result.manifest.files) {
+    rows += static_cast<int64_t>(file.rows);
+    bytes += static_cast<int64_t>(file.bytes);
+  }
+  std::cout << "landed snapshot " << result.manifest.snapshot_id << " of " << dataset << ": "
+            << Plural(static_cast<int64_t>(result.manifest.files.size()), "file") << ", "
+            << Plural(rows, "row") << ", " << FormatCount(bytes) << " bytes at "
+            << session.store->url() << "/" << result.manifest.prefix() << "\n";
+  return Ok();
+}
+
+Status RunLoad(const GlobalOptions& global, const std::vector<std::string>& names, bool reload) {
+  CB_ASSIGN_OR_RETURN(Session session, OpenSession(global, false));
+  CB_ASSIGN_OR_RETURN(auto datasets, session.config.Select(names));
+  LoadOptions options;
+  options.reload = reload;
+  for (const DatasetConfig* dataset : datasets) {
+    CB_ASSIGN_OR_RETURN(std::vector<LoadSummary> summaries,
+                        Load(session.context(), dataset->name, options));
+    if (summaries.empty()) std::cout << dataset->name << ": nothing new to load\n";
+    for (const LoadSummary& summary : summaries) PrintLoadSummary(dataset->name, summary);
+  }
+  return Ok();
+}
+
+Status RunQuery(const GlobalOptions& global, const std::string& sql, const std::string& format) {
+  CB_ASSIGN_OR_RETURN(OutputFormat output, ParseOutputFormat(format));
+  CB_ASSIGN_OR_RETURN(Config config, ReadConfig(global));
+  WarehouseOptions options;
+  options.read_only = true;
+  CB_ASSIGN_OR_RETURN(auto warehouse, OpenWarehouse(config.warehouse_url, options));
+  CB_ASSIGN_OR_RETURN(QueryResult result, warehouse->Query(sql));
+  PrintResult(result, output, std::cout);
+  return Ok();
+}
+
+Status RunStatus(const GlobalOptions& global, const std::vector<std::string>& names,
+                 const std::string& format) {
+  if (format != "table" && format != "json")
+    return Fail(ErrorCode::kInvalidArgument, "--format " + format + " is not known; use table or json");
+  CB_ASSIGN_OR_RETURN(Session session, OpenSession(global, false));
+  CB_ASSIGN_OR_RETURN(nlohmann::json status, CollectStatus(session.context(), names));
+  if (format == "json") {
+    std::cout << status.dump(2) << "\n";
+  } else {
+    std::cout << FormatStatus(status);
+  }
+  return Ok();
+}
+
+Status RunGen(const GenOptions& options) {
+  if (options.city == "phoenix")
+    return Fail(ErrorCode::kUnimplemented,
+                "`citybooks gen phoenix` is not available in this build: the Phoenix checkbook "
+                "generator arrives with issue 3");
+  std::ofstream out(options.out, std::ios::binary | std::ios::trunc);
+  if (!out) return Fail(ErrorCode::kIoError, "cannot write " + options.out);
+  SfGenOptions sf;
+  sf.rows = options.rows;
+  sf.seed = options.seed;
+  sf.dirt_rate = options.dirt_rate;
+  sf.bad_rate = options.bad_rate;
+  CB_ASSIGN_OR_RETURN(SfGenStats stats, GenerateSf(sf, out));
+  out.close();
+  if (!out) return Fail(ErrorCode::kIoError, "cannot finish writing " + options.out);
+  LogInfo("wrote " + Plural(static_cast<int64_t>(stats.rows), "row") + " (" +
+          FormatCount(static_cast<int64_t>(stats.bad_rows)) + " malformed on purpose) to " +
+          options.out);
+  return Ok();
+}
+
+Status RunDemo(const GlobalOptions& global, int port) {
+  (void)port;  // serve arrives with issue 6; the demo prints the views meanwhile
+  GlobalOptions demo = global;
+  if (!demo.raw_url) demo.raw_url = "file://./citybooks-data/demo/raw";
+  if (!demo.warehouse_url) demo.warehouse_url = "sqlite://./citybooks-data/demo/warehouse.db";
+  const std::string dataset = "sf-spending-revenue";
+  const std::string sample_path = "citybooks-data/demo/sf-spending-revenue-sample.csv";
+  CB_ASSIGN_OR_RETURN(std::string_view sample, EmbeddedFile("sample/sf-spending-revenue.csv"));
+  std::error_code error;
+  fs::create_directories(fs::path(sample_path).parent_path(), error);
+  {
+    std::ofstream out(sample_path, std::ios::binary | std::ios::trunc);
+    out.write(sample.data(), static_cast<std::streamsize>(sample.size()));
+    if (!out) return Fail(ErrorCode::kIoError, "cannot write the demo sample to " + sample_path);
+  }
+  std::cout << "== citybooks demo: the bundled San Francisco sample through the pipeline\n\n$ "
+               "citybooks ingest " << dataset << " " << sample_path << "\n";
+  CB_RETURN_IF_ERROR(RunIngest(demo, dataset, {sample_path}));
+  std::cout << "\n$ citybooks load " << dataset << "\n";
+  CB_RETURN_IF_ERROR(RunLoad(demo, {dataset}, false));
+  std::cout << "\n$ citybooks status " << dataset << "\n";
+  CB_RETURN_IF_ERROR(RunStatus(demo, {dataset}, "table"));
+
+  CB_ASSIGN_OR_RETURN(Mapping mapping, LoadMapping(dataset));
+  CB_ASSIGN_OR_RETURN(Config config, ReadConfig(demo));
+  WarehouseOptions options;
+  options.read_only = true;
+  CB_ASSIGN_OR_RETURN(auto warehouse, OpenWarehouse(config.warehouse_url, options));
+  for (const ViewSpec& view : mapping.views) {
+    std::cout << "\n== " << view.title << " (" << view.chart << ")\n";
+    CB_ASSIGN_OR_RETURN(QueryResult result, warehouse->Query(view.Sql(SchemaName(dataset))));
+    PrintResult(result, OutputFormat::kTable, std::cout);
+  }
+  std::cout << "\nThe dashboard (citybooks serve) arrives with issue 6. Explore meanwhile with\n"
+               "  citybooks --warehouse " << *demo.warehouse_url
+            << " query \"SELECT * FROM sf_spending_revenue.cb_quality\"\n";
+  return Ok();
+}
+
+Status RunDestroy(const GlobalOptions& global, bool yes) {
+  if (!yes)
+    return Fail(ErrorCode::kInvalidArgument,
+                "destroy removes every dataset's schema and raw files; run `citybooks destroy "
+                "--yes` to confirm");
+  CB_ASSIGN_OR_RETURN(Session session, OpenSession(global, false));
+  for (const auto& [name, dataset] : session.config.datasets) {
+    std::string schema = SchemaName(name);
+    CB_ASSIGN_OR_RETURN(bool existed, session.warehouse->HasSchema(schema));
+    CB_RETURN_IF_ERROR(session.warehouse->DropSchema(schema));
+    CB_ASSIGN_OR_RETURN(auto snapshots, session.raw->ListSnapshots(name));
+    CB_RETURN_IF_ERROR(session.raw->DeleteDataset(name));
+    std::cout << name << ": " << (existed ? "dropped schema " + schema : "no schema to drop")
+              << ", removed " << Plural(static_cast<int64_t>(snapshots.size()), "raw snapshot")
+              << "\n";
+  }
+  return Ok();
+}
+
+}  // namespace citybooks

@@ -1,0 +1,47 @@
+// The commands of SPEC's command line, one function each. main.cc parses
+// arguments with CLI11 and calls these; they return an error whose message is
+// the one sentence printed and whose code decides the exit status.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "config/config.h"
+
+namespace citybooks {
+
+struct GlobalOptions {
+  std::optional<std::string> config_path;
+  std::optional<std::string> warehouse_url;
+  std::optional<std::string> raw_url;
+  bool quiet = false;
+};
+
+Status RunInit(const GlobalOptions& global, const std::vector<std::string>& datasets);
+Status RunIngest(const GlobalOptions& global, const std::string& dataset,
+                 const std::vector<std::string>& files);
+Status RunLoad(const GlobalOptions& global, const std::vector<std::string>& datasets, bool reload);
+Status RunQuery(const GlobalOptions& global, const std::string& sql, const std::string& format);
+Status RunStatus(const GlobalOptions& global, const std::vector<std::string>& datasets,
+                 const std::string& format);
+
+struct GenOptions {
+  std::string city;
+  uint64_t rows = 0;
+  std::string out;
+  uint64_t seed = 1;
+  double dirt_rate = 0.05;
+  double bad_rate = 0.0;
+};
+Status RunGen(const GenOptions& options);
+
+Status RunDemo(const GlobalOptions& global, int port);
+Status RunDestroy(const GlobalOptions& global, bool yes);
+
+// A command a later release provides: says so plainly and what to use now.
+Status NotYetAvailable(const std::string& command);
+
+}  // namespace citybooks

@@ -1,0 +1,31 @@
+// A progress bar for long work: bytes, rows, rate and ETA redrawn in place on
+// a terminal at most four times a second; nothing on a non-terminal (callers
+// log a plain line when the work ends) or in quiet mode.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace citybooks {
+
+class ProgressMeter {
+ public:
+  // `total_bytes` may be 0 when unknown (no percentage or ETA then).
+  ProgressMeter(std::string label, uint64_t total_bytes);
+  ~ProgressMeter();
+
+  void Update(uint64_t bytes, uint64_t rows);
+  // Clears the bar.
+  void Finish();
+
+ private:
+  void Draw(uint64_t bytes, uint64_t rows);
+  std::string label_;
+  uint64_t total_bytes_;
+  bool enabled_;
+  double start_;
+  double last_draw_ = 0;
+  bool drawn_ = false;
+};
+
+}  // namespace citybooks

@@ -1,0 +1,148 @@
+#include "conform/aggregate_builder.h"
+
+#include <algorithm>
+
+#include "common/text.h"
+
+namespace citybooks {
+
+void AggregateStats::Add(int64_t amount) {
+  if (transactions == 0) {
+    max_cents = min_cents = amount;
+  } else {
+    max_cents = std::max(max_cents, amount);
+    min_cents = std::min(min_cents, amount);
+  }
+  ++transactions;
+  cents += amount;
+}
+
+void AggregateStats::Merge(const AggregateStats& other) {
+  if (other.transactions == 0) return;
+  if (transactions == 0) {
+    *this = other;
+    return;
+  }
+  transactions += other.transactions;
+  cents += other.cents;
+  max_cents = std::max(max_cents, other.max_cents);
+  min_cents = std::min(min_cents, other.min_cents);
+}
+
+int AmountBucketOf(int64_t cents) {
+  if (cents < 0) return 0;
+  int bucket = 1;
+  for (int64_t upper = 100'000; bucket < 7 && cents >= upper; upper *= 10) ++bucket;
+  return bucket;
+}
+
+size_t AggregateBuilder::KeyHash::operator()(const Key& key) const {
+  uint64_t h = static_cast<uint64_t>(key.year) * 0x9E3779B97F4A7C15ull ^
+               static_cast<uint64_t>(key.bucket);
+  for (uint32_t value : key.classes) h = (h ^ value) * 0xff51afd7ed558ccdull;
+  return static_cast<size_t>(h ^ (h >> 32));
+}
+
+AggregateBuilder::ColumnSource AggregateBuilder::Locate(const std::string& column) const {
+  ColumnSource source;
+  if (column == mapping_.fiscal_year_column) {
+    source.year = true;
+    return source;
+  }
+  for (size_t d = 0; d < mapping_.dimensions.size(); ++d) {
+    const DimensionSpec& dimension = mapping_.dimensions[d];
+    size_t position = 0;
+    for (size_t level = 0; level < dimension.levels.size(); ++level) {
+      for (const std::string* owned : {&dimension.levels[level].name, &dimension.levels[level].code}) {
+        if (owned->empty()) continue;
+        if (*owned == column) return ColumnSource{false, d, position, static_cast<int>(level)};
+        ++position;
+      }
+    }
+    for (const std::string& attribute : dimension.attributes) {
+      if (attribute == column) return ColumnSource{false, d, position, -1};
+      ++position;
+    }
+  }
+  return source;  // ParseMapping guarantees every column exists
+}
+
+void AggregateBuilder::UseClass(const ColumnSource& source) {
+  if (source.year) return;
+  ClassSource wanted{source.dimension, source.level};
+  for (const ClassSource& existing : classes_)
+    if (existing == wanted) return;
+  classes_.push_back(wanted);
+}
+
+AggregateBuilder::AggregateBuilder(const Mapping& mapping, const AggregateSpec& spec,
+                                   const std::vector<DimensionBuilder>* dimensions)
+    : mapping_(mapping), spec_(spec), dimensions_(dimensions) {
+  for (const std::string& column : spec.group_by) {
+    ColumnSource source = Locate(column);
+    if (source.year) by_year_ = true;
+    UseClass(source);
+    group_sources_.push_back(source);
+  }
+  if (!spec.filter_column.empty() && !spec.filter_equals.empty()) {
+    has_equals_filter_ = true;
+    equals_source_ = Locate(spec.filter_column);
+    UseClass(equals_source_);
+  }
+  if (!spec.contains_column.empty() && !spec.filter_contains.empty()) {
+    has_contains_filter_ = true;
+    contains_source_ = Locate(spec.contains_column);
+    contains_lower_ = AsciiLower(spec.filter_contains);
+    UseClass(contains_source_);
+  }
+  // Mappings name a handful of columns per aggregate; more than kMaxClasses
+  // distinct ones fall back to one class per member of the last dimensions.
+  if (classes_.size() > kMaxClasses) classes_.resize(kMaxClasses);
+}
+
+void AggregateBuilder::Add(const ConformedFact& fact) {
+  Key key;
+  key.year = by_year_ ? fact.fiscal_year : 0;
+  key.bucket = spec_.histogram ? AmountBucketOf(fact.cents) : 0;
+  for (size_t i = 0; i < classes_.size(); ++i) {
+    const ClassSource& source = classes_[i];
+    uint32_t member = fact.member_indexes[source.dimension];
+    key.classes[i] = source.level < 0
+                         ? member
+                         : (*dimensions_)[source.dimension].LevelNode(
+                               member, static_cast<size_t>(source.level));
+  }
+  auto [entry, inserted] = fine_.try_emplace(key);
+  if (inserted) entry->second.members = fact.member_indexes;
+  entry->second.stats.Add(fact.cents);
+}
+
+std::vector<AggregateRow> AggregateBuilder::Finish(
+    const std::function<const std::vector<std::string>&(size_t, uint32_t)>& member_values) const {
+  std::map<std::pair<std::vector<std::string>, int>, AggregateStats> coarse;
+  for (const auto& [key, entry] : fine_) {
+    const AggregateStats& stats = entry.stats;
+    auto value_of = [&](const ColumnSource& source) -> std::string {
+      if (source.year) return std::to_string(key.year);
+      return member_values(source.dimension, entry.members[source.dimension])[source.position];
+    };
+    if (has_equals_filter_) {
+      std::string value = value_of(equals_source_);
+      if (std::find(spec_.filter_equals.begin(), spec_.filter_equals.end(), value) ==
+          spec_.filter_equals.end())
+        continue;
+    }
+    if (has_contains_filter_ &&
+        AsciiLower(value_of(contains_source_)).find(contains_lower_) == std::string::npos)
+      continue;
+    std::vector<std::string> groups;
+    for (const ColumnSource& source : group_sources_) groups.push_back(value_of(source));
+    coarse[{std::move(groups), spec_.histogram ? key.bucket : -1}].Merge(stats);
+  }
+  std::vector<AggregateRow> rows;
+  rows.reserve(coarse.size());
+  for (auto& [key, stats] : coarse) rows.push_back(AggregateRow{key.first, key.second, stats});
+  return rows;
+}
+
+}  // namespace citybooks

@@ -1,0 +1,108 @@
+// Aggregate tables computed while facts stream by: each fact is counted into
+// a fine key (fiscal year, amount bucket, and the member ids of the
+// dimensions the aggregate reads), so memory depends on dimension sizes, not
+// on rows. Once dimension members are resolved, fine keys roll up to the
+// aggregate's group_by values. Pure: no I/O.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "conform/conformer.h"
+#include "conform/mapping.h"
+
+namespace citybooks {
+
+struct AggregateStats {
+  int64_t transactions = 0;
+  int64_t cents = 0;
+  int64_t max_cents = 0;
+  int64_t min_cents = 0;
+  void Add(int64_t amount);
+  void Merge(const AggregateStats& other);
+};
+
+// One row of an aggregate table, in the table's column order: the group_by
+// values (the fiscal year as its decimal text), then the histogram bucket
+// when the aggregate has one, then the stats.
+struct AggregateRow {
+  std::vector<std::string> groups;
+  int bucket = -1;
+  AggregateStats stats;
+};
+
+class AggregateBuilder {
+ public:
+  // `dimensions` are the builders the facts come from; they must outlive this.
+  AggregateBuilder(const Mapping& mapping, const AggregateSpec& spec,
+                   const std::vector<DimensionBuilder>* dimensions);
+
+  void Add(const ConformedFact& fact);
+
+  // `member_values(d, index)` returns the resolved values
+  // (DimensionSpec::columns() order) of member index `index` of dimension `d`.
+  // Rows come out sorted by groups.
+  std::vector<AggregateRow> Finish(
+      const std::function<const std::vector<std::string>&(size_t, uint32_t)>& member_values) const;
+
+  const AggregateSpec& spec() const { return spec_; }
+  // True when the aggregate is grouped by fiscal year, so it can be replaced
+  // one fiscal year at a time.
+  bool by_fiscal_year() const { return by_year_; }
+
+ private:
+  // Facts are counted per fine key: year, bucket and, for every column the
+  // aggregate reads, the class that decides its value (the member's name-path
+  // node for a level's name or code, the member itself for an attribute).
+  static constexpr size_t kMaxClasses = 6;
+  struct Key {
+    int32_t year = 0;
+    int32_t bucket = 0;
+    std::array<uint32_t, kMaxClasses> classes{};
+    bool operator==(const Key&) const = default;
+  };
+  struct Entry {
+    AggregateStats stats;
+    std::array<uint32_t, kMaxDimensions> members{};  // a representative member per dimension
+  };
+  struct KeyHash {
+    size_t operator()(const Key& key) const;
+  };
+  // Where a column's value comes from: the year, or (dimension, position).
+  struct ColumnSource {
+    bool year = false;
+    size_t dimension = 0;
+    size_t position = 0;  // in DimensionSpec::columns()
+    int level = -1;       // the level owning the column; -1 for an attribute
+  };
+  struct ClassSource {
+    size_t dimension = 0;
+    int level = -1;
+    bool operator==(const ClassSource&) const = default;
+  };
+  void UseClass(const ColumnSource& source);
+  ColumnSource Locate(const std::string& column) const;
+
+  const Mapping& mapping_;
+  const AggregateSpec& spec_;
+  const std::vector<DimensionBuilder>* dimensions_;
+  bool by_year_ = false;
+  std::vector<ClassSource> classes_;
+  std::vector<ColumnSource> group_sources_;
+  bool has_equals_filter_ = false;
+  ColumnSource equals_source_;
+  bool has_contains_filter_ = false;
+  ColumnSource contains_source_;
+  std::string contains_lower_;
+  std::unordered_map<Key, Entry, KeyHash> fine_;
+};
+
+// The histogram bucket of an amount (see AmountBuckets in pipeline).
+int AmountBucketOf(int64_t cents);
+
+}  // namespace citybooks

@@ -1,0 +1,489 @@
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <unordered_map>
+
+#include "check/checks.h"
+#include "common/csv_reader.h"
+#include "common/log.h"
+#include "common/progress.h"
+#include "common/text.h"
+#include "conform/aggregate_builder.h"
+#include "conform/conformer.h"
+#include "conform/mapping.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/star_schema.h"
+
+namespace citybooks {
+
+namespace {
+
+constexpr size_t kMaxQuarantinedLineBytes = 4096;
+
+std::string Quote(const std::string& identifier) { return "\"" + identifier + "\""; }
+
+int64_t IntAt(const QueryResult& result, size_t row = 0, size_t column = 0) {
+  if (result.rows.size() <= row) return 0;
+  const Value& value = result.rows[row][column];
+  if (std::holds_alternative<int64_t>(value)) return std::get<int64_t>(value);
+  if (std::holds_alternative<double>(value)) return static_cast<int64_t>(std::get<double>(value));
+  return 0;
+}
+
+// Raw bytes made safe for a TEXT column: cut to a bound, invalid UTF-8 bytes
+// replaced by '?', so every backend accepts the quarantined line.
+std::string SafeRawLine(std::string_view raw) {
+  std::string line(raw.substr(0, kMaxQuarantinedLineBytes));
+  if (!IsValidUtf8(line)) {
+    for (char& c : line)
+      if (static_cast<unsigned char>(c) >= 0x80) c = '?';
+  }
+  for (char& c : line)
+    if (c == '\0') c = '?';
+  if (raw.size() > kMaxQuarantinedLineBytes) line += "...";
+  return line;
+}
+
+// Test hook (tests/load_crash_test): kill the process after N facts, the way
+// a power cut or OOM kill would, to prove a half-done load leaves nothing.
+int64_t KillAfterRows() {
+  const char* value = std::getenv("CITYBOOKS_FAULT_KILL_AFTER_ROWS");
+  if (value == nullptr) return -1;
+  return std::atoll(value);
+}
+
+std::string PartitionList(const std::set<int>& years) {
+  std::string list;
+  for (int year : years) list += (list.empty() ? "" : ", ") + std::to_string(year);
+  return list;
+}
+
+struct SnapshotLoad {
+  const PipelineContext& context;
+  const DatasetConfig& dataset;
+  const Mapping& mapping;
+  const std::string& schema;
+  const Manifest& manifest;
+};
+
+Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load, int64_t run_id) {
+  const Mapping& mapping = job.mapping;
+  const Manifest& manifest = job.manifest;
+  auto qualify = [&](const std::string& table) { return load.Qualify(table); };
+  LoadSummary summary;
+  double phase_start = MonotonicSeconds();
+  auto phase_done = [&](const char* name) {
+    double now = MonotonicSeconds();
+    summary.phases.emplace_back(name, now - phase_start);
+    phase_start = now;
+  };
+  summary.snapshot_id = manifest.snapshot_id;
+  summary.run_id = run_id;
+  Cell snapshot_param = Cell::Text(manifest.snapshot_id);
+  std::span<const Cell> by_snapshot(&snapshot_param, 1);
+
+  // A reload replaces what the snapshot's earlier load recorded.
+  for (const char* table : {"cb_quarantine", "cb_code_remaps", "cb_snapshots"})
+    CB_RETURN_IF_ERROR(
+        load.Execute("DELETE FROM " + qualify(table) + " WHERE snapshot_id = ?", by_snapshot));
+
+  // Members already in the warehouse keep their ids; their current values
+  // tell whether this load changes any (then aggregates are rebuilt whole).
+  std::vector<DimensionBuilder> builders;
+  builders.reserve(mapping.dimensions.size());
+  std::vector<std::unordered_map<int64_t, std::vector<std::string>>> old_values(
+      mapping.dimensions.size());
+  for (size_t d = 0; d < mapping.dimensions.size(); ++d) {
+    const DimensionSpec& dimension = mapping.dimensions[d];
+    builders.emplace_back(mapping, dimension);
+    std::string columns;
+    for (const std::string& column : dimension.columns()) columns += ", " + Quote(column);
+    CB_ASSIGN_OR_RETURN(QueryResult existing,
+                        load.Query("SELECT " + Quote(dimension.id_column()) + ", member_key" +
+                                   columns + " FROM " + qualify(dimension.table())));
+    for (size_t r = 0; r < existing.rows.size(); ++r) {
+      int64_t id = IntAt(existing, r, 0);
+      builders.back().SeedExisting(ValueToString(existing.rows[r][1]), id);
+      auto& values = old_values[d][id];
+      for (size_t c = 2; c < existing.rows[r].size(); ++c)
+        values.push_back(ValueToString(existing.rows[r][c]));
+    }
+  }
+  std::vector<AggregateBuilder> aggregates;
+  aggregates.reserve(mapping.aggregates.size());
+  for (const AggregateSpec& aggregate : mapping.aggregates) aggregates.emplace_back(mapping, aggregate, &builders);
+
+  std::vector<std::string> fact_columns = FactColumns(mapping);
+  CB_ASSIGN_OR_RETURN(auto facts, load.Appender(mapping.fact_table, fact_columns));
+  CB_ASSIGN_OR_RETURN(auto quarantine,
+                      load.Appender("cb_quarantine", {"run_id", "dataset", "snapshot_id", "file",
+                                                      "line", "raw_line", "reason"}));
+  LoadAccounting& accounting = summary.accounting;
+  std::set<int> years;
+  std::vector<Cell> row(fact_columns.size());
+  const size_t dimension_count = mapping.dimensions.size();
+  const int64_t kill_after = KillAfterRows();
+  ConformedFact fact;
+  RowProblem problem;
+
+  for (const ManifestFile& file : manifest.files) {
+    std::string where = "snapshot " + manifest.snapshot_id + " file " + file.name;
+    CB_ASSIGN_OR_RETURN(auto source, job.context.raw->OpenFile(manifest, file.name));
+    CsvReader reader(std::move(source));
+    CsvRecord record;
+    auto first = reader.Next(&record);
+    if (!first) return Fail(first.error().WithContext("reading " + where));
+    if (!*first) return Fail(ErrorCode::kDataError, where + " is empty; it has no header");
+    if (record.problem != CsvProblem::kNone)
+      return Fail(ErrorCode::kDataError, where + ": the header line cannot be read as CSV");
+    std::vector<std::string> header(record.fields.begin(), record.fields.end());
+    std::vector<std::string_view> header_views(header.begin(), header.end());
+    CB_ASSIGN_OR_RETURN(RowConformer conformer,
+                        RowConformer::Make(mapping, &builders, header_views, file.name));
+
+    ProgressMeter meter("loading " + file.name, file.bytes);
+    int64_t file_rows = 0;
+    while (true) {
+      auto more = reader.Next(&record);
+      if (!more) return Fail(more.error().WithContext("reading " + where));
+      if (!*more) break;
+      ++accounting.rows_read;
+      ++file_rows;
+      if (conformer.Conform(record, &fact, &problem)) {
+        years.insert(fact.fiscal_year);
+        row[0] = Cell::Int(fact.fiscal_year);
+        for (size_t d = 0; d < dimension_count; ++d) row[1 + d] = Cell::Int(fact.member_ids[d]);
+        row[1 + dimension_count] = Cell::Real(static_cast<double>(fact.cents) / 100.0);
+        row[2 + dimension_count] = Cell::Int(fact.cents);
+        row[3 + dimension_count] = Cell::Int(run_id);
+        CB_RETURN_IF_ERROR(facts->Append(row));
+        for (AggregateBuilder& aggregate : aggregates) aggregate.Add(fact);
+        ++accounting.rows_loaded;
+        accounting.amount_loaded_cents += fact.cents;
+        accounting.amount_read_cents += fact.cents;
+        if (accounting.rows_loaded == kill_after) std::raise(SIGKILL);
+      } else {
+        ++accounting.rows_quarantined;
+        if (problem.amount_parsed) {
+          accounting.amount_quarantined_cents += problem.cents;
+          accounting.amount_read_cents += problem.cents;
+        }
+        std::string raw = SafeRawLine(record.raw);
+        Cell cells[] = {Cell::Int(run_id),
+                        Cell::Text(job.dataset.name),
+                        Cell::Text(manifest.snapshot_id),
+                        Cell::Text(file.name),
+                        Cell::Int(static_cast<int64_t>(record.first_line)),
+                        Cell::Text(raw),
+                        Cell::Text(problem.reason)};
+        CB_RETURN_IF_ERROR(quarantine->Append(cells));
+      }
+      if ((file_rows & 0xffff) == 0) meter.Update(reader.bytes_read(), file_rows);
+    }
+    meter.Finish();
+  }
+  phase_done("read and conform");
+  if (accounting.rows_read == 0)
+    return Fail(ErrorCode::kDataError,
+                "snapshot " + manifest.snapshot_id + " holds no data rows; nothing was loaded");
+  facts.reset();
+  quarantine.reset();
+
+  // Dimension members: decided codes and spellings replace earlier versions.
+  CB_ASSIGN_OR_RETURN(auto remap_appender,
+                      load.Appender("cb_code_remaps", {"run_id", "snapshot_id", "dimension",
+                                                       "level", "name_path", "from_code",
+                                                       "to_code", "rows"}));
+  bool members_changed = false;
+  std::vector<std::vector<std::vector<std::string>>> new_values(builders.size());
+  for (size_t d = 0; d < builders.size(); ++d) {
+    const DimensionSpec& dimension = builders[d].spec();
+    std::vector<DimensionBuilder::Member> members;
+    std::vector<DimensionBuilder::Remap> remaps;
+    builders[d].Resolve(&members, &remaps);
+    std::vector<std::string> columns = {dimension.id_column()};
+    for (const std::string& column : dimension.columns()) columns.push_back(column);
+    columns.push_back("member_key");
+    // Replace the members this load decided, in batches of ids.
+    for (size_t start = 0; start < members.size(); start += 500) {
+      std::string ids;
+      for (size_t i = start; i < members.size() && i < start + 500; ++i)
+        ids += (ids.empty() ? "" : ", ") + std::to_string(members[i].id);
+      CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify(dimension.table()) + " WHERE " +
+                                      Quote(dimension.id_column()) + " IN (" + ids + ")"));
+    }
+    CB_ASSIGN_OR_RETURN(auto appender, load.Appender(dimension.table(), columns));
+    std::vector<Cell> cells(columns.size());
+    for (auto& member : members) {
+      cells[0] = Cell::Int(member.id);
+      for (size_t i = 0; i < member.values.size(); ++i) cells[1 + i] = Cell::Text(member.values[i]);
+      cells.back() = Cell::Text(member.key);
+      CB_RETURN_IF_ERROR(appender->Append(cells));
+      auto old = old_values[d].find(member.id);
+      if (old != old_values[d].end() && old->second != member.values) members_changed = true;
+      new_values[d].push_back(std::move(member.values));
+    }
+    for (const auto& remap : remaps) {
+      Cell remap_cells[] = {Cell::Int(run_id),          Cell::Text(manifest.snapshot_id),
+                            Cell::Text(dimension.name), Cell::Text(remap.level),
+                            Cell::Text(remap.name_path), Cell::Text(remap.from_code),
+                            Cell::Text(remap.to_code),  Cell::Int(remap.rows)};
+      CB_RETURN_IF_ERROR(remap_appender->Append(remap_cells));
+      ++summary.remaps;
+    }
+  }
+  remap_appender.reset();
+  phase_done("dimensions");
+
+  // Replace the partitions this snapshot covers: earlier facts of those
+  // fiscal years go, in the same transaction that added the new ones.
+  std::string partition_filter;
+  if (!years.empty()) {
+    partition_filter = Quote(mapping.fiscal_year_column) + " IN (" + PartitionList(years) + ")";
+    Cell run = Cell::Int(run_id);
+    CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify(mapping.fact_table) + " WHERE " +
+                                        partition_filter + " AND run_id <> ?",
+                                    std::span<const Cell>(&run, 1)));
+  }
+  phase_done("replace partitions");
+  // Aggregates: this load's rows replace its fiscal years. When a member
+  // seen before changed its code or spelling, rows of other years would be
+  // stale, so the aggregate is rebuilt from the fact table instead.
+  auto member_values = [&](size_t d, uint32_t index) -> const std::vector<std::string>& {
+    return new_values[d][index];
+  };
+  for (const AggregateBuilder& aggregate : aggregates) {
+    const AggregateSpec& spec = aggregate.spec();
+    if (members_changed || !aggregate.by_fiscal_year()) {
+      CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify(spec.table())));
+      SqlWithParams insert = AggregateInsertSql(mapping, spec, "", qualify);
+      std::vector<Cell> params;
+      for (const std::string& param : insert.params) params.push_back(Cell::Text(param));
+      CB_RETURN_IF_ERROR(load.Execute(insert.sql, params));
+      continue;
+    }
+    if (!partition_filter.empty())
+      CB_RETURN_IF_ERROR(
+          load.Execute("DELETE FROM " + qualify(spec.table()) + " WHERE " + partition_filter));
+    std::vector<std::string> columns = spec.group_by;
+    if (spec.histogram)
+      columns.insert(columns.end(),
+                     {"bucket", "bucket_label", "bucket_lower_cents", "bucket_upper_cents"});
+    columns.insert(columns.end(), {"transactions", "amount", "amount_cents", "max_amount_cents",
+                                   "min_amount_cents"});
+    CB_ASSIGN_OR_RETURN(auto appender, load.Appender(spec.table(), columns));
+    std::vector<Cell> cells(columns.size());
+    for (const AggregateRow& row : aggregate.Finish(member_values)) {
+      size_t c = 0;
+      for (size_t g = 0; g < row.groups.size(); ++g) {
+        if (spec.group_by[g] == mapping.fiscal_year_column) {
+          cells[c++] = Cell::Int(ParseInt(row.groups[g]).value_or(0));
+        } else {
+          cells[c++] = Cell::Text(row.groups[g]);
+        }
+      }
+      if (spec.histogram) {
+        const AmountBucket& bucket = AmountBuckets()[row.bucket];
+        cells[c++] = Cell::Int(bucket.bucket);
+        cells[c++] = Cell::Text(bucket.label);
+        cells[c++] = row.bucket == 0 ? Cell::Null() : Cell::Int(bucket.lower_cents);
+        cells[c++] = row.bucket + 1 == static_cast<int>(AmountBuckets().size())
+                         ? Cell::Null()
+                         : Cell::Int(bucket.upper_cents);
+      }
+      cells[c++] = Cell::Int(row.stats.transactions);
+      cells[c++] = Cell::Real(static_cast<double>(row.stats.cents) / 100.0);
+      cells[c++] = Cell::Int(row.stats.cents);
+      cells[c++] = Cell::Int(row.stats.max_cents);
+      cells[c++] = Cell::Int(row.stats.min_cents);
+      CB_RETURN_IF_ERROR(appender->Append(cells));
+    }
+  }
+
+  phase_done(members_changed ? "aggregates (rebuilt)" : "aggregates");
+  // Checks, with what the warehouse now holds for the replaced partitions.
+  int64_t warehouse_facts = 0;
+  int64_t warehouse_cents = 0;
+  if (!partition_filter.empty()) {
+    CB_ASSIGN_OR_RETURN(QueryResult held,
+                        load.Query("SELECT COUNT(*), COALESCE(SUM(amount_cents), 0) FROM " +
+                                   qualify(mapping.fact_table) + " WHERE " + partition_filter));
+    warehouse_facts = IntAt(held, 0, 0);
+    warehouse_cents = IntAt(held, 0, 1);
+  }
+  for (const CheckSpec& check : BuiltInChecks(mapping, job.dataset.checks)) {
+    CB_ASSIGN_OR_RETURN(CheckResult result,
+                        RunCheck(load, mapping, check, accounting, warehouse_facts,
+                                 warehouse_cents, partition_filter));
+    summary.checks.push_back(std::move(result));
+  }
+  summary.partitions.assign(years.begin(), years.end());
+  phase_done("checks");
+  return summary;
+}
+
+Status RecordChecks(LoadTransaction& load, const LoadSummary& summary, const std::string& at) {
+  CB_ASSIGN_OR_RETURN(auto appender,
+                      load.Appender("cb_quality", {"run_id", "snapshot_id", "check_name",
+                                                   "check_type", "table_name", "severity",
+                                                   "status", "failing", "details", "sample",
+                                                   "checked_at"}));
+  for (const CheckResult& check : summary.checks) {
+    std::string status = check.passed ? "pass" : (check.severity == "warn" ? "warn" : "fail");
+    Cell cells[] = {Cell::Int(summary.run_id),   Cell::Text(summary.snapshot_id),
+                    Cell::Text(check.name),      Cell::Text(check.type),
+                    Cell::Text(check.table),     Cell::Text(check.severity),
+                    Cell::Text(status),          Cell::Int(check.failing),
+                    Cell::Text(check.details),   Cell::Text(check.sample),
+                    Cell::Text(at)};
+    CB_RETURN_IF_ERROR(appender->Append(cells));
+  }
+  return Ok();
+}
+
+Status RecordRun(LoadTransaction& load, const std::string& dataset, const LoadSummary& summary,
+                 const std::string& status, const std::string& started_at,
+                 const std::string& finished_at, const std::string& message) {
+  std::string partitions;
+  for (int year : summary.partitions)
+    partitions += (partitions.empty() ? "" : ",") + std::to_string(year);
+  const LoadAccounting& a = summary.accounting;
+  CB_ASSIGN_OR_RETURN(
+      auto appender,
+      load.Appender("cb_runs", {"run_id", "dataset", "command", "snapshot_id", "status",
+                                "started_at", "finished_at", "rows_read", "rows_loaded",
+                                "rows_quarantined", "amount_read_cents", "amount_loaded_cents",
+                                "amount_quarantined_cents", "partitions", "message"}));
+  Cell cells[] = {Cell::Int(summary.run_id),
+                  Cell::Text(dataset),
+                  Cell::Text("load"),
+                  Cell::Text(summary.snapshot_id),
+                  Cell::Text(status),
+                  Cell::Text(started_at),
+                  Cell::Text(finished_at),
+                  Cell::Int(a.rows_read),
+                  Cell::Int(a.rows_loaded),
+                  Cell::Int(a.rows_quarantined),
+                  Cell::Int(a.amount_read_cents),
+                  Cell::Int(a.amount_loaded_cents),
+                  Cell::Int(a.amount_quarantined_cents),
+                  Cell::Text(partitions),
+                  Cell::Text(message)};
+  return appender->Append(cells);
+}
+
+// After a failed load rolled back: keep the failure (and any check results)
+// in the history, in a transaction of its own.
+void RecordFailure(const PipelineContext& context, const std::string& schema,
+                   const std::string& dataset, LoadSummary summary, const std::string& started_at,
+                   const std::string& message) {
+  auto load = context.warehouse->BeginLoad(schema);
+  if (!load) return;
+  auto next = (*load)->Query("SELECT COALESCE(MAX(run_id), 0) + 1 FROM " +
+                             (*load)->Qualify("cb_runs"));
+  if (!next) return;
+  summary.run_id = IntAt(*next);
+  std::string now = FormatIsoTime(context.clock->Now());
+  if (!RecordChecks(**load, summary, now)) return;
+  if (!RecordRun(**load, dataset, summary, "failed", started_at, now, message)) return;
+  (void)(*load)->Commit();
+}
+
+}  // namespace
+
+Status InitDataset(const PipelineContext& context, const std::string& dataset) {
+  CB_ASSIGN_OR_RETURN(const DatasetConfig* config, context.config->Dataset(dataset));
+  CB_ASSIGN_OR_RETURN(Mapping mapping, LoadMapping(config->mapping));
+  return context.warehouse->EnsureSchema(SchemaName(dataset), DatasetTables(mapping));
+}
+
+Result<std::vector<LoadSummary>> Load(const PipelineContext& context, const std::string& dataset,
+                                      const LoadOptions& options) {
+  CB_ASSIGN_OR_RETURN(const DatasetConfig* config, context.config->Dataset(dataset));
+  CB_ASSIGN_OR_RETURN(std::vector<Manifest> snapshots, context.raw->ListSnapshots(dataset));
+  if (snapshots.empty()) {
+    LogInfo(dataset + ": the raw zone holds no snapshot yet; nothing to load");
+    return std::vector<LoadSummary>();
+  }
+  CB_ASSIGN_OR_RETURN(Mapping mapping, LoadMapping(config->mapping));
+  std::string schema = SchemaName(dataset);
+  CB_RETURN_IF_ERROR(context.warehouse->EnsureSchema(schema, DatasetTables(mapping)));
+  CB_ASSIGN_OR_RETURN(QueryResult loaded_rows,
+                      context.warehouse->Query("SELECT snapshot_id FROM " + Quote(schema) +
+                                               ".cb_snapshots"));
+  std::set<std::string> loaded;
+  for (const auto& row : loaded_rows.rows) loaded.insert(ValueToString(row[0]));
+
+  std::vector<LoadSummary> summaries;
+  for (const Manifest& manifest : snapshots) {
+    if (!options.reload && loaded.count(manifest.snapshot_id)) continue;
+    std::string started_at = FormatIsoTime(context.clock->Now());
+    double start = MonotonicSeconds();
+    LogInfo("loading " + dataset + " snapshot " + manifest.snapshot_id + " (" +
+            std::to_string(manifest.files.size()) + " file" +
+            (manifest.files.size() == 1 ? "" : "s") + ")");
+    CB_ASSIGN_OR_RETURN(auto load, context.warehouse->BeginLoad(schema));
+    CB_ASSIGN_OR_RETURN(QueryResult next, load->Query("SELECT COALESCE(MAX(run_id), 0) + 1 FROM " +
+                                                      load->Qualify("cb_runs")));
+    int64_t run_id = IntAt(next);
+    SnapshotLoad job{context, *config, mapping, schema, manifest};
+    Result<LoadSummary> summary = LoadSnapshot(job, *load, run_id);
+    std::string failure;
+    if (!summary) {
+      failure = summary.error().message();
+    } else {
+      for (const CheckResult& check : summary->checks)
+        if (!check.passed && check.severity == "error") {
+          failure = "check " + check.name + " failed: " + check.details;
+          break;
+        }
+    }
+    if (!failure.empty()) {
+      load.reset();  // rolls back everything this snapshot wrote
+      LoadSummary partial = summary ? *summary : LoadSummary{};
+      partial.snapshot_id = manifest.snapshot_id;
+      RecordFailure(context, schema, dataset, partial, started_at, failure);
+      ErrorCode code = summary ? ErrorCode::kCheckFailed : summary.error().code();
+      return Fail(code, "load of " + dataset + " snapshot " + manifest.snapshot_id +
+                            " failed and was rolled back: " + failure);
+    }
+    std::string finished_at = FormatIsoTime(context.clock->Now());
+    CB_RETURN_IF_ERROR(RecordChecks(*load, *summary, finished_at));
+    CB_RETURN_IF_ERROR(RecordRun(*load, dataset, *summary, "succeeded", started_at, finished_at, ""));
+    std::string urls;
+    for (const std::string& url : manifest.source_urls) urls += (urls.empty() ? "" : " ") + url;
+    int64_t rows = 0;
+    int64_t bytes = 0;
+    for (const ManifestFile& file : manifest.files) {
+      rows += static_cast<int64_t>(file.rows);
+      bytes += static_cast<int64_t>(file.bytes);
+    }
+    CB_ASSIGN_OR_RETURN(auto snapshots_appender,
+                        load->Appender("cb_snapshots", {"snapshot_id", "dataset", "kind",
+                                                        "fetched_at", "files", "rows", "bytes",
+                                                        "source_urls", "watermark", "loaded_at",
+                                                        "run_id"}));
+    Cell cells[] = {Cell::Text(manifest.snapshot_id),
+                    Cell::Text(dataset),
+                    Cell::Text(manifest.kind),
+                    Cell::Text(manifest.fetched_at),
+                    Cell::Int(static_cast<int64_t>(manifest.files.size())),
+                    Cell::Int(rows),
+                    Cell::Int(bytes),
+                    Cell::Text(urls),
+                    Cell::Text(manifest.watermark),
+                    Cell::Text(finished_at),
+                    Cell::Int(run_id)};
+    CB_RETURN_IF_ERROR(snapshots_appender->Append(cells));
+    snapshots_appender.reset();
+    double commit_start = MonotonicSeconds();
+    CB_RETURN_IF_ERROR(load->Commit());
+    summary->phases.emplace_back("commit", MonotonicSeconds() - commit_start);
+    summary->seconds = MonotonicSeconds() - start;
+    summaries.push_back(std::move(*summary));
+  }
+  return summaries;
+}
+
+}  // namespace citybooks

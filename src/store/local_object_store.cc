@@ -1,0 +1,339 @@
+// The local-folder backend. A key is a path under the root folder. Put writes
+// a hidden temporary file next to its target (".tmp-<random>-<name>"),
+// fsyncs it, renames it over the key and fsyncs the folder, so a reader or a
+// crash sees the old object or the new one, never a part; List skips the
+// temporary files. Delete removes folders it leaves empty.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "store/object_store.h"
+
+namespace citybooks {
+
+namespace store_internal {
+Status ValidateObjectKey(std::string_view key);
+Status ValidateObjectPrefix(std::string_view prefix);
+}  // namespace store_internal
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kTemporaryPrefix = ".tmp-";
+constexpr size_t kMaxFileNameBytes = 255;
+constexpr size_t kCopyBufferBytes = size_t{1} << 18;
+
+std::string ErrnoText(int error) { return std::generic_category().message(error); }
+
+std::unexpected<Error> IoError(std::string_view action, const std::string& path, int error) {
+  std::string message = "Cannot ";
+  message += action;
+  message += " '";
+  message += path;
+  message += "': ";
+  message += ErrnoText(error);
+  message += ".";
+  return Fail(ErrorCode::kIoError, std::move(message));
+}
+
+std::string RandomHex(size_t digits) {
+  static std::mutex mutex;
+  static std::mt19937_64 engine{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(digits, '0');
+  std::lock_guard lock(mutex);
+  for (char& c : out) c = kHex[engine() & 0xf];
+  return out;
+}
+
+// Closes a file descriptor on every path out of a function.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+  // Gives up ownership without closing.
+  int Release() { return std::exchange(fd_, -1); }
+  // Closes now and reports the result (close can report a failed write).
+  int Close() {
+    int result = ::close(fd_);
+    fd_ = -1;
+    return result;
+  }
+
+ private:
+  int fd_;
+};
+
+Status SyncFolder(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return IoError("open folder", path, errno);
+  FileDescriptor folder(fd);
+  // Some file systems cannot fsync a folder; that is not a failed write.
+  if (::fsync(folder.get()) != 0 && errno != EINVAL && errno != ENOTSUP) {
+    return IoError("sync folder", path, errno);
+  }
+  return Ok();
+}
+
+Status WriteAll(int fd, const char* data, size_t size, const std::string& path) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoError("write", path, errno);
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return Ok();
+}
+
+class LocalFileSource : public ByteSource {
+ public:
+  LocalFileSource(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+
+  Result<size_t> Read(char* buffer, size_t size) override {
+    while (true) {
+      ssize_t n = ::read(fd_.get(), buffer, size);
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR) return IoError("read", path_, errno);
+    }
+  }
+
+  std::string_view name() const override { return path_; }
+
+ private:
+  FileDescriptor fd_;
+  std::string path_;
+};
+
+class LocalObjectStore : public ObjectStore {
+ public:
+  LocalObjectStore(std::string root, std::string url)
+      : root_(std::move(root)), url_(std::move(url)) {}
+
+  Status Put(std::string_view key, ByteSource& source) override {
+    CB_RETURN_IF_ERROR(store_internal::ValidateObjectKey(key));
+    const std::string path = PathOf(key);
+    const size_t slash = path.rfind('/');
+    const std::string folder = path.substr(0, slash);
+    const std::string file_name = path.substr(slash + 1);
+
+    // The temporary name must fit the file system's name limit too.
+    std::string temporary_name = std::string(kTemporaryPrefix) + RandomHex(16) + "-";
+    temporary_name += file_name.substr(0, kMaxFileNameBytes - temporary_name.size());
+    const std::string temporary_path = folder + "/" + temporary_name;
+
+    // A concurrent Delete may remove the folder (once empty) between creating
+    // it and creating the file in it; try again when that happens.
+    int fd = -1;
+    for (int attempt = 0;; ++attempt) {
+      CB_RETURN_IF_ERROR(MakeFolders(key));
+      fd = ::open(temporary_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (fd >= 0) break;
+      if (errno != ENOENT || attempt == 2) return IoError("create", temporary_path, errno);
+    }
+    FileDescriptor file(fd);
+
+    Status written = CopyAndSync(source, file, temporary_path);
+    if (written) written = RenameIntoPlace(temporary_path, path);
+    if (!written) {
+      ::unlink(temporary_path.c_str());
+      return written;
+    }
+    return SyncFolder(folder);
+  }
+
+  Result<std::unique_ptr<ByteSource>> Get(std::string_view key) override {
+    CB_RETURN_IF_ERROR(store_internal::ValidateObjectKey(key));
+    std::string path = PathOf(key);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return NotFound(key);
+      return IoError("open", path, errno);
+    }
+    FileDescriptor file(fd);
+    struct stat info {};
+    if (::fstat(file.get(), &info) != 0) return IoError("inspect", path, errno);
+    // A folder is where keys with this prefix live, not an object.
+    if (!S_ISREG(info.st_mode)) return NotFound(key);
+    return std::make_unique<LocalFileSource>(file.Release(), std::move(path));
+  }
+
+  Result<std::vector<ObjectInfo>> List(std::string_view prefix) override {
+    CB_RETURN_IF_ERROR(store_internal::ValidateObjectPrefix(prefix));
+    // Walk only the deepest folder the prefix names in full.
+    size_t slash = prefix.rfind('/');
+    std::string folder_key =
+        slash == std::string_view::npos ? std::string() : std::string(prefix.substr(0, slash));
+    std::vector<ObjectInfo> objects;
+    CB_RETURN_IF_ERROR(Walk(folder_key, prefix, &objects));
+    std::sort(objects.begin(), objects.end(),
+              [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+    return objects;
+  }
+
+  Status Delete(std::string_view key) override {
+    CB_RETURN_IF_ERROR(store_internal::ValidateObjectKey(key));
+    std::string path = PathOf(key);
+    if (::unlink(path.c_str()) != 0) {
+      // A missing key, or a folder (no object has that key): nothing to do.
+      if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR) return Ok();
+      return IoError("delete", path, errno);
+    }
+    RemoveEmptyFolders(key);
+    return Ok();
+  }
+
+  std::string url() const override { return url_; }
+
+ private:
+  std::string PathOf(std::string_view key) const {
+    std::string path = root_;
+    path += '/';
+    path += key;
+    return path;
+  }
+
+  std::unexpected<Error> NotFound(std::string_view key) const {
+    return Fail(ErrorCode::kNotFound,
+                "Object '" + std::string(key) + "' does not exist in '" + url_ + "'.");
+  }
+
+  // Creates the folders of `key` below the root, syncing each new folder's
+  // parent so the new entry survives a crash.
+  Status MakeFolders(std::string_view key) const {
+    std::string path = root_;
+    size_t start = 0;
+    for (size_t slash = key.find('/'); slash != std::string_view::npos;
+         start = slash + 1, slash = key.find('/', start)) {
+      std::string parent = path;
+      path += '/';
+      path += key.substr(start, slash - start);
+      if (::mkdir(path.c_str(), 0755) == 0) {
+        CB_RETURN_IF_ERROR(SyncFolder(parent));
+        continue;
+      }
+      if (errno != EEXIST) return IoError("create folder", path, errno);
+      struct stat info {};
+      if (::stat(path.c_str(), &info) != 0) return IoError("inspect", path, errno);
+      if (!S_ISDIR(info.st_mode)) {
+        return Fail(ErrorCode::kIoError,
+                    "Cannot create folder '" + path + "': a file of that name is in the way.");
+      }
+    }
+    return Ok();
+  }
+
+  static Status CopyAndSync(ByteSource& source, FileDescriptor& file, const std::string& path) {
+    auto buffer = std::make_unique<char[]>(kCopyBufferBytes);
+    while (true) {
+      CB_ASSIGN_OR_RETURN(size_t n, source.Read(buffer.get(), kCopyBufferBytes));
+      if (n == 0) break;
+      CB_RETURN_IF_ERROR(WriteAll(file.get(), buffer.get(), n, path));
+    }
+    if (::fsync(file.get()) != 0) return IoError("sync", path, errno);
+    if (file.Close() != 0) return IoError("close", path, errno);
+    return Ok();
+  }
+
+  static Status RenameIntoPlace(const std::string& from, const std::string& to) {
+    if (::rename(from.c_str(), to.c_str()) != 0) return IoError("replace", to, errno);
+    return Ok();
+  }
+
+  // Appends the objects in the folder of `folder_key` (and below) whose keys
+  // start with `prefix`. A folder that vanishes meanwhile counts as empty.
+  Status Walk(const std::string& folder_key, std::string_view prefix,
+              std::vector<ObjectInfo>* objects) const {
+    const std::string folder = folder_key.empty() ? root_ : PathOf(folder_key);
+    std::error_code error;
+    fs::directory_iterator it(folder, error);
+    if (error) {
+      if (error == std::errc::no_such_file_or_directory || error == std::errc::not_a_directory) {
+        return Ok();
+      }
+      return IoError("list", folder, error.value());
+    }
+    for (; it != fs::directory_iterator(); it.increment(error)) {
+      if (error) break;
+      std::string name = it->path().filename().string();
+      if (name.starts_with(kTemporaryPrefix)) continue;
+      std::string key = folder_key.empty() ? name : folder_key + "/" + name;
+      fs::file_status status = it->symlink_status(error);
+      if (error) {
+        if (error == std::errc::no_such_file_or_directory) continue;
+        return IoError("inspect", it->path().string(), error.value());
+      }
+      if (fs::is_directory(status)) {
+        if ((key + "/").starts_with(prefix)) CB_RETURN_IF_ERROR(Walk(key, prefix, objects));
+      } else if (fs::is_regular_file(status) && key.starts_with(prefix)) {
+        uintmax_t size = it->file_size(error);
+        if (error) {
+          if (error == std::errc::no_such_file_or_directory) continue;
+          return IoError("inspect", it->path().string(), error.value());
+        }
+        objects->push_back(ObjectInfo{std::move(key), static_cast<uint64_t>(size)});
+      }
+    }
+    if (error && error != std::errc::no_such_file_or_directory) {
+      return IoError("list", folder, error.value());
+    }
+    return Ok();
+  }
+
+  // Best effort: removes the folders of `key` that are now empty, deepest
+  // first, stopping at the first that is not (or at the root).
+  void RemoveEmptyFolders(std::string_view key) const {
+    for (size_t slash = key.rfind('/'); slash != std::string_view::npos && slash > 0;
+         slash = key.rfind('/', slash - 1)) {
+      if (::rmdir(PathOf(key.substr(0, slash)).c_str()) != 0) break;
+    }
+  }
+
+  std::string root_;
+  std::string url_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ObjectStore>> OpenLocalObjectStore(const std::string& directory) {
+  if (directory.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "The object store folder path is empty.");
+  }
+  std::error_code error;
+  fs::path root = fs::absolute(directory, error);
+  if (error) return IoError("resolve folder", directory, error.value());
+  root = root.lexically_normal();
+  std::string root_text = root.string();
+  while (root_text.size() > 1 && root_text.back() == '/') root_text.pop_back();
+
+  fs::create_directories(root, error);
+  if (error) return IoError("create folder", root_text, error.value());
+  if (!fs::is_directory(root, error)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "The object store path '" + root_text + "' is not a folder.");
+  }
+  return std::make_unique<LocalObjectStore>(std::move(root_text), "file://" + directory);
+}
+
+}  // namespace citybooks

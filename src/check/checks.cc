@@ -112,15 +112,14 @@ Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, cons
     std::string sql = "SELECT * FROM " + table +
                       Where(mapping, check.table, partition_filter, condition) + " LIMIT 5";
     CB_ASSIGN_OR_RETURN(QueryResult sample, load.Query(sql));
-    CB_ASSIGN_OR_RETURN(
-        QueryResult count,
-        load.Query("SELECT COUNT(*) FROM " + table +
-                   Where(mapping, check.table, partition_filter, condition)));
+    CB_ASSIGN_OR_RETURN(QueryResult count,
+                        load.Query("SELECT COUNT(*) FROM " + table +
+                                   Where(mapping, check.table, partition_filter, condition)));
     result.failing = IntAt(count);
     result.sample = Sample(sample);
-    result.details = result.failing == 0
-                         ? "no NULL in " + Join(columns, ", ")
-                         : FormatCount(result.failing) + " rows have a NULL in " + Join(columns, ", ");
+    result.details = result.failing == 0 ? "no NULL in " + Join(columns, ", ")
+                                         : FormatCount(result.failing) + " rows have a NULL in " +
+                                               Join(columns, ", ");
   } else if (check.type == "unique") {
     std::string list;
     for (size_t i = 0; i < columns.size(); ++i) list += (i ? ", " : "") + Quote(columns[i]);
@@ -150,24 +149,23 @@ Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, cons
                    params));
     for (size_t r = 0; r < groups.rows.size(); ++r) result.failing += IntAt(groups, r, 1);
     result.sample = Sample(groups);
-    result.details = result.failing == 0
-                         ? columns[0] + " holds only accepted values"
-                         : FormatCount(result.failing) + " rows hold a value of " + columns[0] +
-                               " outside the accepted ones";
+    result.details = result.failing == 0 ? columns[0] + " holds only accepted values"
+                                         : FormatCount(result.failing) + " rows hold a value of " +
+                                               columns[0] + " outside the accepted ones";
   } else if (check.type == "relationships") {
     auto dot = check.to.find('.');
     std::string to_table = load.Qualify(check.to.substr(0, dot));
     std::string to_column = Quote(check.to.substr(dot + 1));
     std::string column = Quote(columns[0]);
-    std::string condition = column + " IS NOT NULL AND " + column + " NOT IN (SELECT " +
-                            to_column + " FROM " + to_table + ")";
+    std::string condition = column + " IS NOT NULL AND " + column + " NOT IN (SELECT " + to_column +
+                            " FROM " + to_table + ")";
     CB_ASSIGN_OR_RETURN(QueryResult count,
                         load.Query("SELECT COUNT(*) FROM " + table +
                                    Where(mapping, check.table, partition_filter, condition)));
-    CB_ASSIGN_OR_RETURN(QueryResult sample,
-                        load.Query("SELECT * FROM " + table +
-                                   Where(mapping, check.table, partition_filter, condition) +
-                                   " LIMIT 5"));
+    CB_ASSIGN_OR_RETURN(
+        QueryResult sample,
+        load.Query("SELECT * FROM " + table +
+                   Where(mapping, check.table, partition_filter, condition) + " LIMIT 5"));
     result.failing = IntAt(count);
     result.sample = Sample(sample);
     result.details = result.failing == 0 ? "every " + columns[0] + " is found in " + check.to
@@ -177,17 +175,16 @@ Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, cons
     std::string names;
     for (size_t i = 0; i + 1 < columns.size(); ++i) names += (i ? ", " : "") + Quote(columns[i]);
     std::string code = Quote(columns.back());
-    CB_ASSIGN_OR_RETURN(QueryResult groups,
-                        load.Query("SELECT " + names + ", COUNT(DISTINCT " + code +
-                                   ") AS codes FROM " + table + " GROUP BY " + names +
-                                   " HAVING COUNT(DISTINCT " + code + ") > 1"));
+    CB_ASSIGN_OR_RETURN(
+        QueryResult groups,
+        load.Query("SELECT " + names + ", COUNT(DISTINCT " + code + ") AS codes FROM " + table +
+                   " GROUP BY " + names + " HAVING COUNT(DISTINCT " + code + ") > 1"));
     result.failing = static_cast<int64_t>(groups.rows.size());
     result.sample = Sample(groups);
-    result.details = result.failing == 0
-                         ? "every " + columns[columns.size() - 2] + " name path has one " +
-                               columns.back()
-                         : FormatCount(result.failing) + " name paths have more than one " +
-                               columns.back();
+    result.details =
+        result.failing == 0
+            ? "every " + columns[columns.size() - 2] + " name path has one " + columns.back()
+            : FormatCount(result.failing) + " name paths have more than one " + columns.back();
   } else if (check.type == "row_count_min") {
     CB_ASSIGN_OR_RETURN(QueryResult count, load.Query("SELECT COUNT(*) FROM " + table));
     int64_t rows = IntAt(count);
@@ -214,9 +211,8 @@ Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, cons
     CB_ASSIGN_OR_RETURN(QueryResult latest,
                         load.Query("SELECT MAX(" + Quote(columns[0]) + ") FROM " + table));
     std::string value = latest.rows.empty() ? "" : ValueToString(latest.rows[0][0]);
-    CB_ASSIGN_OR_RETURN(
-        QueryResult age,
-        load.Query("SELECT julianday('now') - julianday(?)", std::vector<Cell>{Cell::Text(value)}));
+    CB_ASSIGN_OR_RETURN(QueryResult age, load.Query("SELECT julianday('now') - julianday(?)",
+                                                    std::vector<Cell>{Cell::Text(value)}));
     double days = age.rows.empty() || !std::holds_alternative<double>(age.rows[0][0])
                       ? 1e9
                       : std::get<double>(age.rows[0][0]);

@@ -20,9 +20,9 @@ struct CheckResult {
   std::string table;
   std::string severity;  // "error" or "warn"
   bool passed = false;
-  int64_t failing = 0;   // failing rows or groups
-  std::string details;   // one sentence
-  std::string sample;    // JSON array of up to 5 failing rows
+  int64_t failing = 0;  // failing rows or groups
+  std::string details;  // one sentence
+  std::string sample;   // JSON array of up to 5 failing rows
 };
 
 // The counts a load keeps for the reconcile check.

@@ -103,13 +103,16 @@ void PrintLoadSummary(const std::string& dataset, const LoadSummary& summary) {
 
 Status NotYetAvailable(const std::string& command) {
   static const std::map<std::string, std::string> kWhen = {
-      {"extract", "the socrata, ckan and http sources arrive with issue 3; until then land files "
-                  "with `citybooks ingest DATASET FILE...`"},
-      {"run", "it chains extract, load and model, which arrive with issues 3 and 5; until then "
-              "use `citybooks ingest` and `citybooks load`"},
+      {"extract",
+       "the socrata, ckan and http sources arrive with issue 3; until then land files "
+       "with `citybooks ingest DATASET FILE...`"},
+      {"run",
+       "it chains extract, load and model, which arrive with issues 3 and 5; until then "
+       "use `citybooks ingest` and `citybooks load`"},
       {"model", "the forensic models arrive with issue 5"},
-      {"serve", "the dashboard and JSON API arrive with issue 6; until then use `citybooks "
-                "query`"},
+      {"serve",
+       "the dashboard and JSON API arrive with issue 6; until then use `citybooks "
+       "query`"},
       {"push", "SFTP transfer arrives with issue 4"},
   };
   auto it = kWhen.find(command);
@@ -131,8 +134,7 @@ Status RunInit(const GlobalOptions& global, const std::vector<std::string>& name
     CB_ASSIGN_OR_RETURN(bool existed, session.warehouse->HasSchema(SchemaName(dataset->name)));
     CB_RETURN_IF_ERROR(InitDataset(session.context(), dataset->name));
     std::cout << "warehouse " << session.warehouse->url() << ": schema "
-              << SchemaName(dataset->name) << (existed ? " was already there" : " created")
-              << "\n";
+              << SchemaName(dataset->name) << (existed ? " was already there" : " created") << "\n";
   }
   return Ok();
 }
@@ -185,7 +187,8 @@ Status RunQuery(const GlobalOptions& global, const std::string& sql, const std::
 Status RunStatus(const GlobalOptions& global, const std::vector<std::string>& names,
                  const std::string& format) {
   if (format != "table" && format != "json")
-    return Fail(ErrorCode::kInvalidArgument, "--format " + format + " is not known; use table or json");
+    return Fail(ErrorCode::kInvalidArgument,
+                "--format " + format + " is not known; use table or json");
   CB_ASSIGN_OR_RETURN(Session session, OpenSession(global, false));
   CB_ASSIGN_OR_RETURN(nlohmann::json status, CollectStatus(session.context(), names));
   if (format == "json") {
@@ -233,7 +236,8 @@ Status RunDemo(const GlobalOptions& global, int port) {
     if (!out) return Fail(ErrorCode::kIoError, "cannot write the demo sample to " + sample_path);
   }
   std::cout << "== citybooks demo: the bundled San Francisco sample through the pipeline\n\n$ "
-               "citybooks ingest " << dataset << " " << sample_path << "\n";
+               "citybooks ingest "
+            << dataset << " " << sample_path << "\n";
   CB_RETURN_IF_ERROR(RunIngest(demo, dataset, {sample_path}));
   std::cout << "\n$ citybooks load " << dataset << "\n";
   CB_RETURN_IF_ERROR(RunLoad(demo, {dataset}, false));
@@ -251,8 +255,8 @@ Status RunDemo(const GlobalOptions& global, int port) {
     PrintResult(result, OutputFormat::kTable, std::cout);
   }
   std::cout << "\nThe dashboard (citybooks serve) arrives with issue 6. Explore meanwhile with\n"
-               "  citybooks --warehouse " << *demo.warehouse_url
-            << " query \"SELECT * FROM sf_spending_revenue.cb_quality\"\n";
+               "  citybooks --warehouse "
+            << *demo.warehouse_url << " query \"SELECT * FROM sf_spending_revenue.cb_quality\"\n";
   return Ok();
 }
 

@@ -1,7 +1,6 @@
 // citybooks: city finance open data, from the portal to a checked warehouse.
 // Parses the command line of SPEC and runs one command.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -12,9 +11,10 @@
 using namespace citybooks;
 
 int main(int argc, char** argv) {
-  CLI::App app{"citybooks: city finance open data, from the portal to a checked warehouse, "
-               "models and a dashboard.",
-               "citybooks"};
+  CLI::App app{
+      "citybooks: city finance open data, from the portal to a checked warehouse, "
+      "models and a dashboard.",
+      "citybooks"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every command");
   GlobalOptions global;
@@ -23,15 +23,17 @@ int main(int argc, char** argv) {
   app.add_option("--warehouse", warehouse_url,
                  "Warehouse URL, e.g. sqlite://./citybooks-data/warehouse.db; also "
                  "CITYBOOKS_WAREHOUSE");
-  app.add_option("--raw", raw_url, "Raw zone URL, e.g. file://./citybooks-data/raw; also "
-                                   "CITYBOOKS_RAW");
+  app.add_option("--raw", raw_url,
+                 "Raw zone URL, e.g. file://./citybooks-data/raw; also "
+                 "CITYBOOKS_RAW");
   app.add_flag("--quiet", global.quiet, "Print only errors");
 
   std::function<Status()> action;
   std::vector<std::string> datasets;
 
-  auto* init = app.add_subcommand("init", "Create the raw zone, warehouse schemas and roles "
-                                          "(idempotent)");
+  auto* init = app.add_subcommand("init",
+                                  "Create the raw zone, warehouse schemas and roles "
+                                  "(idempotent)");
   init->add_option("DATASET", datasets, "Datasets (default: all configured)");
   init->callback([&] { action = [&] { return RunInit(global, datasets); }; });
 
@@ -41,15 +43,18 @@ int main(int argc, char** argv) {
 
   std::string ingest_dataset;
   std::vector<std::string> ingest_files;
-  auto* ingest = app.add_subcommand("ingest", "Land local files in the raw zone as a new "
-                                              "snapshot");
+  auto* ingest = app.add_subcommand("ingest",
+                                    "Land local files in the raw zone as a new "
+                                    "snapshot");
   ingest->add_option("DATASET", ingest_dataset, "Dataset the files belong to")->required();
   ingest->add_option("FILE", ingest_files, "CSV files to land")->required();
-  ingest->callback([&] { action = [&] { return RunIngest(global, ingest_dataset, ingest_files); }; });
+  ingest->callback(
+      [&] { action = [&] { return RunIngest(global, ingest_dataset, ingest_files); }; });
 
   bool reload = false;
-  auto* load = app.add_subcommand("load", "Conform raw snapshots not yet loaded; load each "
-                                          "atomically");
+  auto* load = app.add_subcommand("load",
+                                  "Conform raw snapshots not yet loaded; load each "
+                                  "atomically");
   load->add_option("DATASET", datasets, "Datasets (default: all configured)");
   load->add_flag("--reload", reload, "Load every snapshot again (the result is the same)");
   load->callback([&] { action = [&] { return RunLoad(global, datasets, reload); }; });
@@ -89,8 +94,9 @@ int main(int argc, char** argv) {
   push->add_option("FILE", push_files, "Files to upload")->required();
   push->add_option("--to", push_to, "sftp://USER@HOST[:PORT]/DIR")->required();
   push->add_option("--key", push_key, "Private key file");
-  push->add_option("--known-hosts", push_known_hosts, "known_hosts file (default "
-                                                      "~/.ssh/known_hosts)");
+  push->add_option("--known-hosts", push_known_hosts,
+                   "known_hosts file (default "
+                   "~/.ssh/known_hosts)");
   push->callback([&] { action = [] { return NotYetAvailable("push"); }; });
 
   GenOptions gen_options;
@@ -116,8 +122,9 @@ int main(int argc, char** argv) {
   demo->callback([&] { action = [&] { return RunDemo(global, demo_port); }; });
 
   bool yes = false;
-  auto* destroy = app.add_subcommand("destroy", "Remove what init created (schemas, roles, raw "
-                                                "objects)");
+  auto* destroy = app.add_subcommand("destroy",
+                                     "Remove what init created (schemas, roles, raw "
+                                     "objects)");
   destroy->add_flag("--yes", yes, "Confirm the removal");
   destroy->callback([&] { action = [&] { return RunDestroy(global, yes); }; });
 

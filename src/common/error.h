@@ -59,9 +59,7 @@ using Status = std::expected<void, Error>;
 inline std::unexpected<Error> Fail(ErrorCode code, std::string message) {
   return std::unexpected<Error>(Error(code, std::move(message)));
 }
-inline std::unexpected<Error> Fail(Error error) {
-  return std::unexpected<Error>(std::move(error));
-}
+inline std::unexpected<Error> Fail(Error error) { return std::unexpected<Error>(std::move(error)); }
 inline Status Ok() { return {}; }
 
 }  // namespace citybooks
@@ -71,17 +69,17 @@ inline Status Ok() { return {}; }
 
 // Evaluates `expr` (a Status or Result); returns its error from the enclosing
 // function if it failed.
-#define CB_RETURN_IF_ERROR(expr)                                      \
-  do {                                                                \
-    auto&& cb_status_ = (expr);                                       \
-    if (!cb_status_) return ::std::unexpected(cb_status_.error());    \
+#define CB_RETURN_IF_ERROR(expr)                                   \
+  do {                                                             \
+    auto&& cb_status_ = (expr);                                    \
+    if (!cb_status_) return ::std::unexpected(cb_status_.error()); \
   } while (false)
 
 // Evaluates `rexpr` (a Result<T>); on success moves its value into `lhs`
 // (which may be a declaration), otherwise returns the error.
 #define CB_ASSIGN_OR_RETURN(lhs, rexpr) \
   CB_ASSIGN_OR_RETURN_IMPL(CB_CONCAT(cb_result_, __LINE__), lhs, rexpr)
-#define CB_ASSIGN_OR_RETURN_IMPL(tmp, lhs, rexpr)            \
-  auto tmp = (rexpr);                                        \
+#define CB_ASSIGN_OR_RETURN_IMPL(tmp, lhs, rexpr)             \
+  auto tmp = (rexpr);                                         \
   if (!tmp) return ::std::unexpected(std::move(tmp).error()); \
   lhs = std::move(tmp).value()

@@ -51,8 +51,7 @@ void ProgressMeter::Draw(uint64_t bytes, uint64_t rows) {
           " rows, " + Megabytes(rate) + "/s";
   if (total_bytes_ > 0 && rate > 0 && bytes < total_bytes_) {
     char eta[32];
-    std::snprintf(eta, sizeof eta, ", ETA %.0fs",
-                  static_cast<double>(total_bytes_ - bytes) / rate);
+    std::snprintf(eta, sizeof eta, ", ETA %.0fs", static_cast<double>(total_bytes_ - bytes) / rate);
     line += eta;
   }
   line += "\x1b[K";

@@ -45,11 +45,11 @@ Status ReadDataset(TomlTable& table, DatasetConfig* dataset) {
   static const std::set<std::string> kSources = {"socrata", "ckan", "http", "sftp", "file"};
   CB_ASSIGN_OR_RETURN(dataset->source, table.String("source", dataset->source));
   if (dataset->source.empty())
-    return Fail(Error(ErrorCode::kInvalidArgument,
-                      table.file() + ": " + table.path() + ".source is required for a new dataset"));
+    return Fail(Error(ErrorCode::kInvalidArgument, table.file() + ": " + table.path() +
+                                                       ".source is required for a new dataset"));
   if (kSources.count(dataset->source) == 0)
-    return Fail(table.KeyError("source", "is '" + dataset->source +
-                                             "'; use socrata, ckan, http, sftp or file"));
+    return Fail(table.KeyError(
+        "source", "is '" + dataset->source + "'; use socrata, ckan, http, sftp or file"));
   CB_ASSIGN_OR_RETURN(dataset->base_url, table.String("base_url", dataset->base_url));
   CB_ASSIGN_OR_RETURN(dataset->dataset_id, table.String("dataset_id", dataset->dataset_id));
   CB_ASSIGN_OR_RETURN(dataset->package, table.String("package", dataset->package));
@@ -58,8 +58,8 @@ Status ReadDataset(TomlTable& table, DatasetConfig* dataset) {
   CB_ASSIGN_OR_RETURN(dataset->known_hosts, table.String("known_hosts", dataset->known_hosts));
   CB_ASSIGN_OR_RETURN(dataset->mapping, table.String("mapping", dataset->mapping));
   if (dataset->mapping.empty())
-    return Fail(Error(ErrorCode::kInvalidArgument,
-                      table.file() + ": " + table.path() + ".mapping is required for a new dataset"));
+    return Fail(Error(ErrorCode::kInvalidArgument, table.file() + ": " + table.path() +
+                                                       ".mapping is required for a new dataset"));
   CB_ASSIGN_OR_RETURN(std::vector<CheckSpec> checks, ReadChecks(table));
   dataset->checks.insert(dataset->checks.end(), checks.begin(), checks.end());
   return table.Finish();
@@ -155,9 +155,9 @@ Result<Config> LoadConfig(const ConfigOverrides& overrides, const Environment& e
   if (path) {
     std::ifstream file(*path, std::ios::binary);
     if (!file)
-      return Fail(ErrorCode::kInvalidArgument,
-                  "cannot read the config file " + *path + "; check the path given by --config or "
-                  "CITYBOOKS_CONFIG");
+      return Fail(ErrorCode::kInvalidArgument, "cannot read the config file " + *path +
+                                                   "; check the path given by --config or "
+                                                   "CITYBOOKS_CONFIG");
     std::stringstream text;
     text << file.rdbuf();
     CB_ASSIGN_OR_RETURN(config, ParseConfig(text.str(), *path));

@@ -18,28 +18,28 @@ namespace citybooks {
 
 // A data-quality check declared in a mapping or a config (dbt-style).
 struct CheckSpec {
-  std::string type;      // not_null unique accepted_values relationships many_to_one
-                         // row_count_min reconcile freshness
-  std::string table;     // e.g. "fact_transaction"; empty for reconcile
+  std::string type;   // not_null unique accepted_values relationships many_to_one
+                      // row_count_min reconcile freshness
+  std::string table;  // e.g. "fact_transaction"; empty for reconcile
   std::vector<std::string> columns;
   std::vector<std::string> values;  // accepted_values
-  std::string to;        // relationships: "dim_program.program_id"
-  int64_t min = 0;       // row_count_min
-  int64_t max_age_days = 0;  // freshness
-  std::string severity = "error";  // or "warn"
-  std::string name;      // stable name shown in cb_quality; derived if empty
+  std::string to;                   // relationships: "dim_program.program_id"
+  int64_t min = 0;                  // row_count_min
+  int64_t max_age_days = 0;         // freshness
+  std::string severity = "error";   // or "warn"
+  std::string name;                 // stable name shown in cb_quality; derived if empty
 };
 
 struct DatasetConfig {
   std::string name;
-  std::string source;      // socrata ckan http sftp file
+  std::string source;  // socrata ckan http sftp file
   std::string base_url;
-  std::string dataset_id;  // socrata
-  std::string package;     // ckan
-  std::string url;         // http, sftp
-  std::string key;         // sftp private key file
-  std::string known_hosts; // sftp
-  std::string mapping;     // built-in mapping name or a path to a mapping TOML file
+  std::string dataset_id;         // socrata
+  std::string package;            // ckan
+  std::string url;                // http, sftp
+  std::string key;                // sftp private key file
+  std::string known_hosts;        // sftp
+  std::string mapping;            // built-in mapping name or a path to a mapping TOML file
   std::vector<CheckSpec> checks;  // added to the mapping's built-in checks
   bool built_in = false;
 };

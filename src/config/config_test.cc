@@ -27,8 +27,7 @@ TEST(Config, FlagBeatsEnvironmentBeatsFile) {
   auto parsed = ParseConfig("[warehouse]\nurl = \"sqlite:///file.db\"\n", "c.toml");
   ASSERT_TRUE(parsed);
   EXPECT_EQ(parsed->warehouse_url, "sqlite:///file.db");
-  auto from_env =
-      LoadConfig({}, FakeEnvironment({{"CITYBOOKS_WAREHOUSE", "sqlite:///env.db"}}));
+  auto from_env = LoadConfig({}, FakeEnvironment({{"CITYBOOKS_WAREHOUSE", "sqlite:///env.db"}}));
   ASSERT_TRUE(from_env);
   EXPECT_EQ(from_env->warehouse_url, "sqlite:///env.db");
   ConfigOverrides overrides;
@@ -45,8 +44,7 @@ TEST(Config, UnknownKeyNamesKeyAndLine) {
   EXPECT_EQ(parsed.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(parsed.error().message().find("raw.bucket"), std::string::npos)
       << parsed.error().message();
-  EXPECT_NE(parsed.error().message().find("line 3"), std::string::npos)
-      << parsed.error().message();
+  EXPECT_NE(parsed.error().message().find("line 3"), std::string::npos) << parsed.error().message();
 }
 
 TEST(Config, WrongTypeNamesKeyAndLine) {
@@ -65,8 +63,8 @@ TEST(Config, SyntaxErrorNamesLine) {
 }
 
 TEST(Config, DatasetSectionOverridesBuiltInKeys) {
-  auto parsed = ParseConfig(
-      "[datasets.sf-spending-revenue]\nbase_url = \"http://127.0.0.1:9\"\n", "c.toml");
+  auto parsed =
+      ParseConfig("[datasets.sf-spending-revenue]\nbase_url = \"http://127.0.0.1:9\"\n", "c.toml");
   ASSERT_TRUE(parsed) << parsed.error().message();
   const auto& sf = parsed->datasets.at("sf-spending-revenue");
   EXPECT_EQ(sf.base_url, "http://127.0.0.1:9");

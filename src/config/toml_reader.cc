@@ -12,13 +12,20 @@ std::string Join(const std::string& path, const std::string& key) {
 
 const char* TypeName(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a number";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    default: return "a date or time";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    default:
+      return "a date or time";
   }
 }
 
@@ -70,7 +77,8 @@ Result<std::string> TomlTable::String(const std::string& key, std::optional<std:
   const toml::node* node = Get(key);
   if (node == nullptr) {
     if (fallback) return *fallback;
-    return Fail(Error(ErrorCode::kInvalidArgument, file_ + ": " + Join(path_, key) + " is required"));
+    return Fail(
+        Error(ErrorCode::kInvalidArgument, file_ + ": " + Join(path_, key) + " is required"));
   }
   if (auto value = node->value<std::string>(); value && node->is_string()) return *value;
   return Fail(KeyError(key, std::string("must be a string, not ") + TypeName(*node)));
@@ -80,7 +88,8 @@ Result<int64_t> TomlTable::Integer(const std::string& key, std::optional<int64_t
   const toml::node* node = Get(key);
   if (node == nullptr) {
     if (fallback) return *fallback;
-    return Fail(Error(ErrorCode::kInvalidArgument, file_ + ": " + Join(path_, key) + " is required"));
+    return Fail(
+        Error(ErrorCode::kInvalidArgument, file_ + ": " + Join(path_, key) + " is required"));
   }
   if (node->is_integer()) return *node->value<int64_t>();
   return Fail(KeyError(key, std::string("must be an integer, not ") + TypeName(*node)));
@@ -90,7 +99,8 @@ Result<double> TomlTable::Float(const std::string& key, std::optional<double> fa
   const toml::node* node = Get(key);
   if (node == nullptr) {
     if (fallback) return *fallback;
-    return Fail(Error(ErrorCode::kInvalidArgument, file_ + ": " + Join(path_, key) + " is required"));
+    return Fail(
+        Error(ErrorCode::kInvalidArgument, file_ + ": " + Join(path_, key) + " is required"));
   }
   if (node->is_number()) return *node->value<double>();
   return Fail(KeyError(key, std::string("must be a number, not ") + TypeName(*node)));
@@ -100,7 +110,8 @@ Result<bool> TomlTable::Boolean(const std::string& key, std::optional<bool> fall
   const toml::node* node = Get(key);
   if (node == nullptr) {
     if (fallback) return *fallback;
-    return Fail(Error(ErrorCode::kInvalidArgument, file_ + ": " + Join(path_, key) + " is required"));
+    return Fail(
+        Error(ErrorCode::kInvalidArgument, file_ + ": " + Join(path_, key) + " is required"));
   }
   if (node->is_boolean()) return *node->value<bool>();
   return Fail(KeyError(key, std::string("must be true or false, not ") + TypeName(*node)));
@@ -162,9 +173,9 @@ Status TomlTable::Finish() const {
 Result<std::vector<CheckSpec>> ReadChecks(TomlTable& parent) {
   std::vector<CheckSpec> checks;
   CB_ASSIGN_OR_RETURN(std::vector<TomlTable> tables, parent.Tables("checks"));
-  static const std::set<std::string> kTypes = {
-      "not_null",      "unique",    "accepted_values", "relationships",
-      "many_to_one",   "row_count_min", "reconcile",   "freshness"};
+  static const std::set<std::string> kTypes = {"not_null",      "unique",      "accepted_values",
+                                               "relationships", "many_to_one", "row_count_min",
+                                               "reconcile",     "freshness"};
   for (TomlTable& table : tables) {
     CheckSpec check;
     CB_ASSIGN_OR_RETURN(check.type, table.String("type"));
@@ -198,15 +209,15 @@ Result<std::vector<CheckSpec>> ReadChecks(TomlTable& parent) {
       return Fail(Error(ErrorCode::kInvalidArgument,
                         table.file() + ": " + table.path() + " needs column or columns"));
     if (check.type == "accepted_values" && check.values.empty())
-      return Fail(Error(ErrorCode::kInvalidArgument,
-                        table.file() + ": " + table.path() + " needs values"));
+      return Fail(
+          Error(ErrorCode::kInvalidArgument, table.file() + ": " + table.path() + " needs values"));
     if (check.type == "relationships" && check.to.find('.') == std::string::npos)
       return Fail(Error(ErrorCode::kInvalidArgument,
                         table.file() + ": " + table.path() + " needs to = \"table.column\""));
     if (check.type == "many_to_one" && check.columns.size() < 2)
-      return Fail(Error(ErrorCode::kInvalidArgument,
-                        table.file() + ": " + table.path() +
-                            " needs columns = [name columns..., code column]"));
+      return Fail(Error(
+          ErrorCode::kInvalidArgument,
+          table.file() + ": " + table.path() + " needs columns = [name columns..., code column]"));
     if (check.name.empty()) {
       check.name = check.type;
       if (!check.table.empty()) check.name += ":" + check.table;

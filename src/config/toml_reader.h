@@ -8,6 +8,8 @@
 //   CB_RETURN_IF_ERROR(table.Finish());  // unknown keys are errors
 #pragma once
 
+#include <toml++/toml.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -15,11 +17,8 @@
 #include <string>
 #include <vector>
 
-#include <toml++/toml.h>
-
 #include "common/error.h"
 #include "config/config.h"
-
 
 namespace citybooks {
 

@@ -37,8 +37,8 @@ int AmountBucketOf(int64_t cents) {
 }
 
 size_t AggregateBuilder::KeyHash::operator()(const Key& key) const {
-  uint64_t h = static_cast<uint64_t>(key.year) * 0x9E3779B97F4A7C15ull ^
-               static_cast<uint64_t>(key.bucket);
+  uint64_t h =
+      static_cast<uint64_t>(key.year) * 0x9E3779B97F4A7C15ull ^ static_cast<uint64_t>(key.bucket);
   for (uint32_t value : key.classes) h = (h ^ value) * 0xff51afd7ed558ccdull;
   return static_cast<size_t>(h ^ (h >> 32));
 }
@@ -53,7 +53,8 @@ AggregateBuilder::ColumnSource AggregateBuilder::Locate(const std::string& colum
     const DimensionSpec& dimension = mapping_.dimensions[d];
     size_t position = 0;
     for (size_t level = 0; level < dimension.levels.size(); ++level) {
-      for (const std::string* owned : {&dimension.levels[level].name, &dimension.levels[level].code}) {
+      for (const std::string* owned :
+           {&dimension.levels[level].name, &dimension.levels[level].code}) {
         if (owned->empty()) continue;
         if (*owned == column) return ColumnSource{false, d, position, static_cast<int>(level)};
         ++position;
@@ -107,10 +108,9 @@ void AggregateBuilder::Add(const ConformedFact& fact) {
   for (size_t i = 0; i < classes_.size(); ++i) {
     const ClassSource& source = classes_[i];
     uint32_t member = fact.member_indexes[source.dimension];
-    key.classes[i] = source.level < 0
-                         ? member
-                         : (*dimensions_)[source.dimension].LevelNode(
-                               member, static_cast<size_t>(source.level));
+    key.classes[i] = source.level < 0 ? member
+                                      : (*dimensions_)[source.dimension].LevelNode(
+                                            member, static_cast<size_t>(source.level));
   }
   auto [entry, inserted] = fine_.try_emplace(key);
   if (inserted) entry->second.members = fact.member_indexes;

@@ -259,7 +259,6 @@ void DimensionBuilder::Resolve(std::vector<Member>* members, std::vector<Remap>*
   }
 }
 
-
 RowConformer::RowConformer(const Mapping& mapping, std::vector<DimensionBuilder>* dimensions)
     : mapping_(&mapping), dimensions_(dimensions) {}
 
@@ -269,8 +268,8 @@ Result<RowConformer> RowConformer::Make(const Mapping& mapping,
                                         const std::string& file_name) {
   RowConformer conformer(mapping, dimensions);
   conformer.field_count_ = header.size();
-  std::map<std::string, int> positions;       // exact header name -> index
-  std::map<std::string, int> folded;          // lower-cased -> index
+  std::map<std::string, int> positions;  // exact header name -> index
+  std::map<std::string, int> folded;     // lower-cased -> index
   std::set<std::string> repeated;
   for (size_t i = 0; i < header.size(); ++i) {
     std::string name(Trim(header[i]));
@@ -308,8 +307,8 @@ Result<RowConformer> RowConformer::Make(const Mapping& mapping,
       found += (i ? ", " : "") + Shorten(conformer.header_[i], 30);
     if (conformer.header_.size() > 8) found += ", ...";
     return Fail(ErrorCode::kDataError,
-                file_name + ": the header lacks column" + (missing.size() > 1 ? "s " : " ") +
-                    list + " that mapping " + mapping.name + " needs (the header has: " + found +
+                file_name + ": the header lacks column" + (missing.size() > 1 ? "s " : " ") + list +
+                    " that mapping " + mapping.name + " needs (the header has: " + found +
                     "); is this the right file for the dataset?");
   }
   conformer.values_.reserve(16);

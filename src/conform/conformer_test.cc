@@ -106,8 +106,8 @@ TEST_F(ConformerTest, NullPlaceholdersAndValueMapsApply) {
   std::vector<DimensionBuilder::Remap> remaps;
   builders_[0].Resolve(&members, &remaps);
   ASSERT_EQ(members.size(), 1u);
-  EXPECT_EQ(members[0].values, (std::vector<std::string>{"Probation", "ADP", "No Program",
-                                                         "No Program Code", "No"}));
+  EXPECT_EQ(members[0].values,
+            (std::vector<std::string>{"Probation", "ADP", "No Program", "No Program Code", "No"}));
 }
 
 TEST_F(ConformerTest, ExistingMembersKeepTheirIds) {
@@ -123,8 +123,8 @@ TEST_F(ConformerTest, ExistingMembersKeepTheirIds) {
   ASSERT_TRUE(conformer->Conform(Record({"2020", "Police", "POL", "Patrol", "P1", "No", "1"}),
                                  &fact, &problem));
   EXPECT_EQ(fact.member_ids[0], 41);
-  ASSERT_TRUE(conformer->Conform(Record({"2020", "Fire", "FIR", "Ops", "F1", "No", "1"}), &fact,
-                                 &problem));
+  ASSERT_TRUE(
+      conformer->Conform(Record({"2020", "Fire", "FIR", "Ops", "F1", "No", "1"}), &fact, &problem));
   EXPECT_EQ(fact.member_ids[0], 42);
 }
 

@@ -210,10 +210,12 @@ Result<Mapping> ParseMapping(const std::string& text, const std::string& file) {
     CB_ASSIGN_OR_RETURN(AggregateSpec aggregate, ReadAggregate(table));
     for (const std::string& column : aggregate.group_by)
       if (column != mapping.fiscal_year_column && mapping.DimensionOf(column) == nullptr)
-        return Fail(table.KeyError("group_by", "names '" + column + "', which is not a column of this mapping"));
+        return Fail(table.KeyError(
+            "group_by", "names '" + column + "', which is not a column of this mapping"));
     for (const std::string* column : {&aggregate.filter_column, &aggregate.contains_column})
       if (!column->empty() && mapping.DimensionOf(*column) == nullptr)
-        return Fail(table.KeyError("filter_column", "names '" + *column + "', which is not a dimension column"));
+        return Fail(table.KeyError("filter_column",
+                                   "names '" + *column + "', which is not a dimension column"));
     mapping.aggregates.push_back(std::move(aggregate));
   }
   CB_ASSIGN_OR_RETURN(std::vector<TomlTable> views, root.Tables("views"));
@@ -239,9 +241,9 @@ Result<Mapping> LoadMapping(const std::string& name_or_path) {
   if (!file) {
     std::string names;
     for (const auto& [name, text] : built_in) names += (names.empty() ? "" : ", ") + name;
-    return Fail(ErrorCode::kInvalidArgument,
-                "mapping '" + name_or_path + "' is neither a built-in mapping (" + names +
-                    ") nor a readable file");
+    return Fail(ErrorCode::kInvalidArgument, "mapping '" + name_or_path +
+                                                 "' is neither a built-in mapping (" + names +
+                                                 ") nor a readable file");
   }
   std::stringstream text;
   text << file.rdbuf();

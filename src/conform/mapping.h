@@ -57,8 +57,8 @@ struct AggregateSpec {
 struct ViewSpec {
   std::string name;
   std::string title;
-  std::string chart;         // "pie", "bar", "histogram", "table"
-  std::string sql;           // over agg_* tables
+  std::string chart;  // "pie", "bar", "histogram", "table"
+  std::string sql;    // over agg_* tables
   std::string sql_from_facts;
   // The SQL with {schema} replaced.
   std::string Sql(const std::string& schema) const;
@@ -67,9 +67,9 @@ struct ViewSpec {
 
 struct Mapping {
   std::string name;
-  std::string fact_table;            // e.g. "fact_transaction"
-  std::string fiscal_year_column;    // target column of the fiscal year
-  int fiscal_year_start_month = 7;   // July for both reference cities
+  std::string fact_table;           // e.g. "fact_transaction"
+  std::string fiscal_year_column;   // target column of the fiscal year
+  int fiscal_year_start_month = 7;  // July for both reference cities
   std::string amount_column = "amount";
   AmountFormat amount_format = AmountFormat::kPlain;
   int min_fiscal_year = 1900;

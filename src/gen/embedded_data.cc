@@ -26,10 +26,12 @@ struct EmbeddedEntry {
 
 const std::array<EmbeddedEntry, 6>& Entries() {
   static const std::array<EmbeddedEntry, 6> entries = {{
-      {"reference/sf/program.csv", citybooks_embed_sf_program_begin, citybooks_embed_sf_program_end},
+      {"reference/sf/program.csv", citybooks_embed_sf_program_begin,
+       citybooks_embed_sf_program_end},
       {"reference/sf/type.csv", citybooks_embed_sf_type_begin, citybooks_embed_sf_type_end},
       {"reference/sf/fund.csv", citybooks_embed_sf_fund_begin, citybooks_embed_sf_fund_end},
-      {"reference/sf/finance.csv", citybooks_embed_sf_finance_begin, citybooks_embed_sf_finance_end},
+      {"reference/sf/finance.csv", citybooks_embed_sf_finance_begin,
+       citybooks_embed_sf_finance_end},
       {"reference/phoenix/sample_rows.csv", citybooks_embed_phoenix_sample_rows_begin,
        citybooks_embed_phoenix_sample_rows_end},
       {"sample/sf-spending-revenue.csv", citybooks_embed_sample_sf_begin,

@@ -25,9 +25,9 @@ struct SfGenOptions {
 };
 
 struct SfGenStats {
-  uint64_t rows = 0;             // data records written (header excluded)
-  uint64_t bad_rows = 0;         // of which malformed on purpose
-  int64_t good_amount_cents = 0; // sum of the amounts of the well-formed rows
+  uint64_t rows = 0;              // data records written (header excluded)
+  uint64_t bad_rows = 0;          // of which malformed on purpose
+  int64_t good_amount_cents = 0;  // sum of the amounts of the well-formed rows
 };
 
 // Writes a CSV with the real Socrata header (map columns by name) to `out`.

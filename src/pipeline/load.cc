@@ -112,7 +112,8 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
   }
   std::vector<AggregateBuilder> aggregates;
   aggregates.reserve(mapping.aggregates.size());
-  for (const AggregateSpec& aggregate : mapping.aggregates) aggregates.emplace_back(mapping, aggregate, &builders);
+  for (const AggregateSpec& aggregate : mapping.aggregates)
+    aggregates.emplace_back(mapping, aggregate, &builders);
 
   std::vector<std::string> fact_columns = FactColumns(mapping);
   CB_ASSIGN_OR_RETURN(auto facts, load.Appender(mapping.fact_table, fact_columns));
@@ -191,10 +192,10 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
   quarantine.reset();
 
   // Dimension members: decided codes and spellings replace earlier versions.
-  CB_ASSIGN_OR_RETURN(auto remap_appender,
-                      load.Appender("cb_code_remaps", {"run_id", "snapshot_id", "dimension",
-                                                       "level", "name_path", "from_code",
-                                                       "to_code", "rows"}));
+  CB_ASSIGN_OR_RETURN(
+      auto remap_appender,
+      load.Appender("cb_code_remaps", {"run_id", "snapshot_id", "dimension", "level", "name_path",
+                                       "from_code", "to_code", "rows"}));
   bool members_changed = false;
   std::vector<std::vector<std::vector<std::string>>> new_values(builders.size());
   for (size_t d = 0; d < builders.size(); ++d) {
@@ -225,10 +226,10 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
       new_values[d].push_back(std::move(member.values));
     }
     for (const auto& remap : remaps) {
-      Cell remap_cells[] = {Cell::Int(run_id),          Cell::Text(manifest.snapshot_id),
-                            Cell::Text(dimension.name), Cell::Text(remap.level),
+      Cell remap_cells[] = {Cell::Int(run_id),           Cell::Text(manifest.snapshot_id),
+                            Cell::Text(dimension.name),  Cell::Text(remap.level),
                             Cell::Text(remap.name_path), Cell::Text(remap.from_code),
-                            Cell::Text(remap.to_code),  Cell::Int(remap.rows)};
+                            Cell::Text(remap.to_code),   Cell::Int(remap.rows)};
       CB_RETURN_IF_ERROR(remap_appender->Append(remap_cells));
       ++summary.remaps;
     }
@@ -314,8 +315,8 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
   }
   for (const CheckSpec& check : BuiltInChecks(mapping, job.dataset.checks)) {
     CB_ASSIGN_OR_RETURN(CheckResult result,
-                        RunCheck(load, mapping, check, accounting, warehouse_facts,
-                                 warehouse_cents, partition_filter));
+                        RunCheck(load, mapping, check, accounting, warehouse_facts, warehouse_cents,
+                                 partition_filter));
     summary.checks.push_back(std::move(result));
   }
   summary.partitions.assign(years.begin(), years.end());
@@ -326,16 +327,20 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
 Status RecordChecks(LoadTransaction& load, const LoadSummary& summary, const std::string& at) {
   CB_ASSIGN_OR_RETURN(auto appender,
                       load.Appender("cb_quality", {"run_id", "snapshot_id", "check_name",
-                                                   "check_type", "table_name", "severity",
-                                                   "status", "failing", "details", "sample",
-                                                   "checked_at"}));
+                                                   "check_type", "table_name", "severity", "status",
+                                                   "failing", "details", "sample", "checked_at"}));
   for (const CheckResult& check : summary.checks) {
     std::string status = check.passed ? "pass" : (check.severity == "warn" ? "warn" : "fail");
-    Cell cells[] = {Cell::Int(summary.run_id),   Cell::Text(summary.snapshot_id),
-                    Cell::Text(check.name),      Cell::Text(check.type),
-                    Cell::Text(check.table),     Cell::Text(check.severity),
-                    Cell::Text(status),          Cell::Int(check.failing),
-                    Cell::Text(check.details),   Cell::Text(check.sample),
+    Cell cells[] = {Cell::Int(summary.run_id),
+                    Cell::Text(summary.snapshot_id),
+                    Cell::Text(check.name),
+                    Cell::Text(check.type),
+                    Cell::Text(check.table),
+                    Cell::Text(check.severity),
+                    Cell::Text(status),
+                    Cell::Int(check.failing),
+                    Cell::Text(check.details),
+                    Cell::Text(check.sample),
                     Cell::Text(at)};
     CB_RETURN_IF_ERROR(appender->Append(cells));
   }
@@ -380,8 +385,8 @@ void RecordFailure(const PipelineContext& context, const std::string& schema,
                    const std::string& message) {
   auto load = context.warehouse->BeginLoad(schema);
   if (!load) return;
-  auto next = (*load)->Query("SELECT COALESCE(MAX(run_id), 0) + 1 FROM " +
-                             (*load)->Qualify("cb_runs"));
+  auto next =
+      (*load)->Query("SELECT COALESCE(MAX(run_id), 0) + 1 FROM " + (*load)->Qualify("cb_runs"));
   if (!next) return;
   summary.run_id = IntAt(*next);
   std::string now = FormatIsoTime(context.clock->Now());
@@ -409,9 +414,9 @@ Result<std::vector<LoadSummary>> Load(const PipelineContext& context, const std:
   CB_ASSIGN_OR_RETURN(Mapping mapping, LoadMapping(config->mapping));
   std::string schema = SchemaName(dataset);
   CB_RETURN_IF_ERROR(context.warehouse->EnsureSchema(schema, DatasetTables(mapping)));
-  CB_ASSIGN_OR_RETURN(QueryResult loaded_rows,
-                      context.warehouse->Query("SELECT snapshot_id FROM " + Quote(schema) +
-                                               ".cb_snapshots"));
+  CB_ASSIGN_OR_RETURN(
+      QueryResult loaded_rows,
+      context.warehouse->Query("SELECT snapshot_id FROM " + Quote(schema) + ".cb_snapshots"));
   std::set<std::string> loaded;
   for (const auto& row : loaded_rows.rows) loaded.insert(ValueToString(row[0]));
 
@@ -450,7 +455,8 @@ Result<std::vector<LoadSummary>> Load(const PipelineContext& context, const std:
     }
     std::string finished_at = FormatIsoTime(context.clock->Now());
     CB_RETURN_IF_ERROR(RecordChecks(*load, *summary, finished_at));
-    CB_RETURN_IF_ERROR(RecordRun(*load, dataset, *summary, "succeeded", started_at, finished_at, ""));
+    CB_RETURN_IF_ERROR(
+        RecordRun(*load, dataset, *summary, "succeeded", started_at, finished_at, ""));
     std::string urls;
     for (const std::string& url : manifest.source_urls) urls += (urls.empty() ? "" : " ") + url;
     int64_t rows = 0;
@@ -459,11 +465,11 @@ Result<std::vector<LoadSummary>> Load(const PipelineContext& context, const std:
       rows += static_cast<int64_t>(file.rows);
       bytes += static_cast<int64_t>(file.bytes);
     }
-    CB_ASSIGN_OR_RETURN(auto snapshots_appender,
-                        load->Appender("cb_snapshots", {"snapshot_id", "dataset", "kind",
-                                                        "fetched_at", "files", "rows", "bytes",
-                                                        "source_urls", "watermark", "loaded_at",
-                                                        "run_id"}));
+    CB_ASSIGN_OR_RETURN(
+        auto snapshots_appender,
+        load->Appender("cb_snapshots",
+                       {"snapshot_id", "dataset", "kind", "fetched_at", "files", "rows", "bytes",
+                        "source_urls", "watermark", "loaded_at", "run_id"}));
     Cell cells[] = {Cell::Text(manifest.snapshot_id),
                     Cell::Text(dataset),
                     Cell::Text(manifest.kind),

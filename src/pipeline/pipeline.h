@@ -24,8 +24,8 @@ struct PipelineContext {
 };
 
 struct IngestResult {
-  bool landed = false;          // false: every file was already landed unchanged
-  Manifest manifest;            // the new snapshot when landed
+  bool landed = false;               // false: every file was already landed unchanged
+  Manifest manifest;                 // the new snapshot when landed
   std::vector<std::string> skipped;  // files identical to their latest landed copy
 };
 

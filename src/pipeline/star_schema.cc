@@ -41,7 +41,8 @@ std::vector<std::string> FactColumns(const Mapping& mapping) {
 std::vector<TableDef> DatasetTables(const Mapping& mapping) {
   std::vector<TableDef> tables;
   for (const DimensionSpec& dimension : mapping.dimensions) {
-    TableDef table{dimension.table(), {Int(dimension.id_column(), true)}, {dimension.id_column()}, {}};
+    TableDef table{
+        dimension.table(), {Int(dimension.id_column(), true)}, {dimension.id_column()}, {}};
     for (const std::string& column : dimension.columns()) table.columns.push_back(Text(column));
     table.columns.push_back(Text("member_key", true));
     tables.push_back(table);
@@ -64,36 +65,34 @@ std::vector<TableDef> DatasetTables(const Mapping& mapping) {
       table.columns.push_back(Int("bucket_lower_cents"));
       table.columns.push_back(Int("bucket_upper_cents"));
     }
-    for (const ColumnDef& column :
-         {Int("transactions"), Real("amount"), Int("amount_cents"), Int("max_amount_cents"),
-          Int("min_amount_cents")})
+    for (const ColumnDef& column : {Int("transactions"), Real("amount"), Int("amount_cents"),
+                                    Int("max_amount_cents"), Int("min_amount_cents")})
       table.columns.push_back(column);
     tables.push_back(table);
   }
 
-  tables.push_back(TableDef{"cb_runs",
-                            {Int("run_id", true), Text("dataset"), Text("command"),
-                             Text("snapshot_id"), Text("status"), Text("started_at"),
-                             Text("finished_at"), Int("rows_read"), Int("rows_loaded"),
-                             Int("rows_quarantined"), Int("amount_read_cents"),
-                             Int("amount_loaded_cents"), Int("amount_quarantined_cents"),
-                             Text("partitions"), Text("message")},
-                            {"run_id"},
-                            {}});
-  tables.push_back(TableDef{"cb_snapshots",
-                            {Text("snapshot_id", true), Text("dataset"), Text("kind"),
-                             Text("fetched_at"), Int("files"), Int("rows"), Int("bytes"),
-                             Text("source_urls"), Text("watermark"), Text("loaded_at"),
-                             Int("run_id")},
-                            {"snapshot_id"},
-                            {}});
-  tables.push_back(TableDef{"cb_quality",
-                            {Int("run_id"), Text("snapshot_id"), Text("check_name"),
-                             Text("check_type"), Text("table_name"), Text("severity"),
-                             Text("status"), Int("failing"), Text("details"), Text("sample"),
-                             Text("checked_at")},
-                            {},
-                            {}});
+  tables.push_back(TableDef{
+      "cb_runs",
+      {Int("run_id", true), Text("dataset"), Text("command"), Text("snapshot_id"), Text("status"),
+       Text("started_at"), Text("finished_at"), Int("rows_read"), Int("rows_loaded"),
+       Int("rows_quarantined"), Int("amount_read_cents"), Int("amount_loaded_cents"),
+       Int("amount_quarantined_cents"), Text("partitions"), Text("message")},
+      {"run_id"},
+      {}});
+  tables.push_back(
+      TableDef{"cb_snapshots",
+               {Text("snapshot_id", true), Text("dataset"), Text("kind"), Text("fetched_at"),
+                Int("files"), Int("rows"), Int("bytes"), Text("source_urls"), Text("watermark"),
+                Text("loaded_at"), Int("run_id")},
+               {"snapshot_id"},
+               {}});
+  tables.push_back(
+      TableDef{"cb_quality",
+               {Int("run_id"), Text("snapshot_id"), Text("check_name"), Text("check_type"),
+                Text("table_name"), Text("severity"), Text("status"), Int("failing"),
+                Text("details"), Text("sample"), Text("checked_at")},
+               {},
+               {}});
   tables.push_back(TableDef{"cb_quarantine",
                             {Int("run_id"), Text("dataset"), Text("snapshot_id"), Text("file"),
                              Int("line"), Text("raw_line"), Text("reason")},
@@ -162,10 +161,9 @@ SqlWithParams AggregateSelectSql(const Mapping& mapping, const AggregateSpec& ag
               upper + " END";
     group += (group.empty() ? "" : ", ") + bucket;
   }
-  select +=
-      std::string(select.empty() ? "" : ", ") +
-      "COUNT(*), SUM(f.amount_cents) / 100.0, SUM(f.amount_cents), MAX(f.amount_cents), "
-      "MIN(f.amount_cents)";
+  select += std::string(select.empty() ? "" : ", ") +
+            "COUNT(*), SUM(f.amount_cents) / 100.0, SUM(f.amount_cents), MAX(f.amount_cents), "
+            "MIN(f.amount_cents)";
   // Join only the dimensions the aggregate reads.
   std::set<std::string> used(aggregate.group_by.begin(), aggregate.group_by.end());
   used.insert(aggregate.filter_column);

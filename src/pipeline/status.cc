@@ -67,9 +67,9 @@ Result<nlohmann::json> CollectStatus(const PipelineContext& context,
       entry["last_run"] = RowObject(runs, 0);
       CB_ASSIGN_OR_RETURN(
           QueryResult checks,
-          context.warehouse->Query("SELECT status, COUNT(*) FROM " + q +
-                                       "cb_quality WHERE run_id = ? GROUP BY status",
-                                   std::vector<Cell>{Cell::Int(std::get<int64_t>(runs.rows[0][0]))}));
+          context.warehouse->Query(
+              "SELECT status, COUNT(*) FROM " + q + "cb_quality WHERE run_id = ? GROUP BY status",
+              std::vector<Cell>{Cell::Int(std::get<int64_t>(runs.rows[0][0]))}));
       nlohmann::json check_counts = nlohmann::json::object();
       for (const auto& row : checks.rows)
         check_counts[ValueToString(row[0])] = std::get<int64_t>(row[1]);
@@ -119,7 +119,8 @@ std::string FormatStatus(const nlohmann::json& status) {
       text << "  amount             read " << FormatCents(int_of("amount_read_cents"))
            << " = loaded " << FormatCents(int_of("amount_loaded_cents")) << " + quarantined "
            << FormatCents(int_of("amount_quarantined_cents")) << "\n";
-      if (!text_of("message").empty()) text << "  message            " << text_of("message") << "\n";
+      if (!text_of("message").empty())
+        text << "  message            " << text_of("message") << "\n";
     }
     if (entry.contains("last_checks")) {
       text << "  checks             ";

@@ -2,10 +2,9 @@
 // quarantine and last checks, gathered from the raw zone and the warehouse.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "pipeline/pipeline.h"
 

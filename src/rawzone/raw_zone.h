@@ -23,12 +23,12 @@
 namespace citybooks {
 
 struct ManifestFile {
-  std::string name;          // file name inside the snapshot
-  std::string source_item;   // what it was fetched as: a URL, a resource id, a local path's basename
-  std::string source_url;    // where it came from ("file://..." for ingest)
+  std::string name;         // file name inside the snapshot
+  std::string source_item;  // what it was fetched as: a URL, a resource id, a local path's basename
+  std::string source_url;   // where it came from ("file://..." for ingest)
   uint64_t bytes = 0;
   std::string sha256;
-  uint64_t rows = 0;         // CSV data records (header excluded)
+  uint64_t rows = 0;  // CSV data records (header excluded)
   // Change markers from the source, empty when the source has none.
   std::string etag;
   std::string last_modified;
@@ -37,13 +37,13 @@ struct ManifestFile {
 
 struct Manifest {
   std::string dataset;
-  std::string snapshot_id;   // sortable: creation order equals string order
-  std::string date;          // YYYY-MM-DD of fetched_at
-  std::string kind = "full"; // "full" replaces covered partitions; "delta" upserts by row id
-  std::string fetched_at;    // ISO 8601 UTC
+  std::string snapshot_id;    // sortable: creation order equals string order
+  std::string date;           // YYYY-MM-DD of fetched_at
+  std::string kind = "full";  // "full" replaces covered partitions; "delta" upserts by row id
+  std::string fetched_at;     // ISO 8601 UTC
   std::vector<std::string> source_urls;
   std::vector<ManifestFile> files;
-  std::string watermark;     // e.g. max :updated_at reached; empty if none
+  std::string watermark;  // e.g. max :updated_at reached; empty if none
   // Where the snapshot lives: "{dataset}/{date}/{snapshot_id}/".
   std::string prefix() const;
 };

@@ -5,17 +5,17 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <algorithm>
-#include <filesystem>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
+#include <filesystem>
 #include <functional>
-#include <mutex>
-#include <thread>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "common/text.h"
 
@@ -36,9 +36,12 @@ std::string Quote(const std::string& identifier) { return "\"" + identifier + "\
 
 const char* TypeName(ColumnType type) {
   switch (type) {
-    case ColumnType::kInteger: return "INTEGER";
-    case ColumnType::kReal: return "REAL";
-    case ColumnType::kText: return "TEXT";
+    case ColumnType::kInteger:
+      return "INTEGER";
+    case ColumnType::kReal:
+      return "REAL";
+    case ColumnType::kText:
+      return "TEXT";
   }
   return "TEXT";
 }
@@ -75,9 +78,15 @@ Status Bind(sqlite3* db, sqlite3_stmt* stmt, std::span<const Cell> params) {
     int rc = SQLITE_OK;
     const Cell& cell = params[i];
     switch (cell.kind) {
-      case Cell::Kind::kNull: rc = sqlite3_bind_null(stmt, index); break;
-      case Cell::Kind::kInteger: rc = sqlite3_bind_int64(stmt, index, cell.integer); break;
-      case Cell::Kind::kReal: rc = sqlite3_bind_double(stmt, index, cell.real); break;
+      case Cell::Kind::kNull:
+        rc = sqlite3_bind_null(stmt, index);
+        break;
+      case Cell::Kind::kInteger:
+        rc = sqlite3_bind_int64(stmt, index, cell.integer);
+        break;
+      case Cell::Kind::kReal:
+        rc = sqlite3_bind_double(stmt, index, cell.real);
+        break;
       case Cell::Kind::kText:
         rc = sqlite3_bind_text(stmt, index, cell.text.data(), static_cast<int>(cell.text.size()),
                                SQLITE_STATIC);
@@ -92,9 +101,12 @@ Status Bind(sqlite3* db, sqlite3_stmt* stmt, std::span<const Cell> params) {
 
 Value ColumnValue(sqlite3_stmt* stmt, int column) {
   switch (sqlite3_column_type(stmt, column)) {
-    case SQLITE_INTEGER: return Value(static_cast<int64_t>(sqlite3_column_int64(stmt, column)));
-    case SQLITE_FLOAT: return Value(sqlite3_column_double(stmt, column));
-    case SQLITE_NULL: return Value();
+    case SQLITE_INTEGER:
+      return Value(static_cast<int64_t>(sqlite3_column_int64(stmt, column)));
+    case SQLITE_FLOAT:
+      return Value(sqlite3_column_double(stmt, column));
+    case SQLITE_NULL:
+      return Value();
     default: {
       const char* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
       int bytes = sqlite3_column_bytes(stmt, column);
@@ -207,15 +219,17 @@ Result<QueryResult> RunQuery(sqlite3* db, const std::string& sql, std::span<cons
 Status ExecuteStatement(sqlite3* db, const std::string& sql, std::span<const Cell> params) {
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr) != SQLITE_OK)
-    return Fail(ErrorCode::kInternal, "SQL error in \"" + sql.substr(0, 80) + "\": " + sqlite3_errmsg(db));
+    return Fail(ErrorCode::kInternal,
+                "SQL error in \"" + sql.substr(0, 80) + "\": " + sqlite3_errmsg(db));
   Statement stmt(raw);
   CB_RETURN_IF_ERROR(Bind(db, raw, params));
   int rc;
   while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
   }
   if (rc != SQLITE_DONE)
-    return Fail(rc == SQLITE_FULL || rc == SQLITE_IOERR ? ErrorCode::kIoError : ErrorCode::kInternal,
-                "SQL error in \"" + sql.substr(0, 80) + "\": " + sqlite3_errmsg(db));
+    return Fail(
+        rc == SQLITE_FULL || rc == SQLITE_IOERR ? ErrorCode::kIoError : ErrorCode::kInternal,
+        "SQL error in \"" + sql.substr(0, 80) + "\": " + sqlite3_errmsg(db));
   return Ok();
 }
 
@@ -423,8 +437,8 @@ SqliteAppender::~SqliteAppender() {
 
 Status SqliteAppender::Append(std::span<const Cell> row) {
   if (row.size() != columns_)
-    return Fail(ErrorCode::kInternal, "appender got " + std::to_string(row.size()) +
-                                          " cells for " + std::to_string(columns_) + " columns");
+    return Fail(ErrorCode::kInternal, "appender got " + std::to_string(row.size()) + " cells for " +
+                                          std::to_string(columns_) + " columns");
   for (const Cell& cell : row) {
     batch_.cells.push_back(cell);
     if (cell.kind == Cell::Kind::kText) {
@@ -465,7 +479,8 @@ Status SqliteAppender::Write(sqlite3* db, SqliteBatch& batch) {
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) !=
         SQLITE_OK)
-      return Fail(ErrorCode::kInternal, "cannot prepare \"" + prefix_ + "\": " + sqlite3_errmsg(db));
+      return Fail(ErrorCode::kInternal,
+                  "cannot prepare \"" + prefix_ + "\": " + sqlite3_errmsg(db));
     stmt = Statement(raw);
     if (!full) partial_rows_ = batch.rows;
   }
@@ -487,8 +502,8 @@ class SqliteWarehouse : public Warehouse {
 
   Status Open() {
     if (options_.read_only && !fs::exists(path_))
-      return Fail(ErrorCode::kNotFound, "there is no warehouse at " + path_ +
-                                            " yet; run `citybooks load` first");
+      return Fail(ErrorCode::kNotFound,
+                  "there is no warehouse at " + path_ + " yet; run `citybooks load` first");
     if (!options_.read_only) {
       std::error_code error;
       fs::create_directories(directory_, error);
@@ -504,8 +519,8 @@ class SqliteWarehouse : public Warehouse {
                               "cannot prepare the warehouse " + path_));
     }
     // Attach every registered dataset file so qualified names resolve.
-    auto registered = RunQuery(main_->db, "SELECT schema_name FROM cb_datasets ORDER BY 1", {},
-                               {}, false);
+    auto registered =
+        RunQuery(main_->db, "SELECT schema_name FROM cb_datasets ORDER BY 1", {}, {}, false);
     if (registered) {
       for (const auto& row : registered->rows) {
         std::string schema = ValueToString(row[0]);
@@ -567,9 +582,9 @@ class SqliteWarehouse : public Warehouse {
                   "cannot open the lock file " + lock_path + ": " + std::strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
       close(fd);
-      return Fail(ErrorCode::kFailedPrecondition,
-                  "another load of " + schema + " is running (it holds " + lock_path +
-                      "); wait for it to finish");
+      return Fail(ErrorCode::kFailedPrecondition, "another load of " + schema +
+                                                      " is running (it holds " + lock_path +
+                                                      "); wait for it to finish");
     }
     auto connection = OpenConnection(path_, false);
     if (!connection) {
@@ -578,8 +593,7 @@ class SqliteWarehouse : public Warehouse {
     }
     Status status = Attach((*connection)->db, schema, false);
     if (status) {
-      status = Exec((*connection)->db,
-                    "PRAGMA cache_size=-32768; BEGIN IMMEDIATE",
+      status = Exec((*connection)->db, "PRAGMA cache_size=-32768; BEGIN IMMEDIATE",
                     "cannot start the load of " + schema);
     }
     if (!status) {
@@ -599,8 +613,8 @@ class SqliteWarehouse : public Warehouse {
     if (options_.read_only) return ReadOnlyRefusal();
     CB_RETURN_IF_ERROR(CheckSchema(schema));
     if (attached_.count(schema)) {
-      CB_RETURN_IF_ERROR(Exec(main_->db, "DETACH DATABASE " + Quote(schema),
-                              "cannot detach " + schema));
+      CB_RETURN_IF_ERROR(
+          Exec(main_->db, "DETACH DATABASE " + Quote(schema), "cannot detach " + schema));
       attached_.erase(schema);
     }
     CB_RETURN_IF_ERROR(Exec(main_->db,
@@ -656,14 +670,17 @@ class SqliteWarehouse : public Warehouse {
 
 std::string ValueToString(const Value& value) {
   switch (value.index()) {
-    case 1: return std::to_string(std::get<int64_t>(value));
+    case 1:
+      return std::to_string(std::get<int64_t>(value));
     case 2: {
       char buffer[64];
       std::snprintf(buffer, sizeof buffer, "%.17g", std::get<double>(value));
       return buffer;
     }
-    case 3: return std::get<std::string>(value);
-    default: return "";
+    case 3:
+      return std::get<std::string>(value);
+    default:
+      return "";
   }
 }
 
@@ -680,18 +697,19 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
   if (url.rfind(kSqlite, 0) == 0) {
     std::string path = url.substr(kSqlite.size());
     if (path.empty())
-      return Fail(ErrorCode::kInvalidArgument,
-                  "warehouse URL " + url + " names no file; use sqlite:///abs/path.db or "
-                  "sqlite://./relative.db");
+      return Fail(ErrorCode::kInvalidArgument, "warehouse URL " + url +
+                                                   " names no file; use sqlite:///abs/path.db or "
+                                                   "sqlite://./relative.db");
     return OpenSqliteWarehouse(path, options);
   }
   if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
     return Fail(ErrorCode::kUnimplemented,
-                "warehouse URL " + url + ": the PostgreSQL backend is not built yet (it arrives "
-                "with issue 4); use a sqlite:// URL");
-  return Fail(ErrorCode::kInvalidArgument,
-              "warehouse URL " + url + " is not understood; use sqlite:///abs/path.db or "
-              "sqlite://./relative.db");
+                "warehouse URL " + url +
+                    ": the PostgreSQL backend is not built yet (it arrives "
+                    "with issue 4); use a sqlite:// URL");
+  return Fail(ErrorCode::kInvalidArgument, "warehouse URL " + url +
+                                               " is not understood; use sqlite:///abs/path.db or "
+                                               "sqlite://./relative.db");
 }
 
 }  // namespace citybooks

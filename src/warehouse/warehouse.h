@@ -92,8 +92,8 @@ class LoadTransaction {
   virtual ~LoadTransaction() = default;
   virtual Status Execute(const std::string& sql, std::span<const Cell> params = {}) = 0;
   virtual Result<QueryResult> Query(const std::string& sql, std::span<const Cell> params = {}) = 0;
-  virtual Result<std::unique_ptr<BulkAppender>> Appender(const std::string& table,
-                                                         const std::vector<std::string>& columns) = 0;
+  virtual Result<std::unique_ptr<BulkAppender>> Appender(
+      const std::string& table, const std::vector<std::string>& columns) = 0;
   virtual Status Commit() = 0;
   // "schema.table" as this backend writes it.
   virtual std::string Qualify(const std::string& table) const = 0;

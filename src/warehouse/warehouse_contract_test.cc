@@ -135,8 +135,8 @@ TEST_P(WarehouseContract, QueryCapsRowsAndTime) {
   EXPECT_EQ(capped->rows.size(), 10u);
   EXPECT_TRUE(capped->truncated);
   auto slow = warehouse_->Query(
-      "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT COUNT(*) FROM r",
-      {}, {.time_limit = std::chrono::milliseconds(200)});
+      "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT COUNT(*) FROM r", {},
+      {.time_limit = std::chrono::milliseconds(200)});
   ASSERT_FALSE(slow);
   EXPECT_NE(slow.error().message().find("time limit"), std::string::npos);
 }

@@ -18,8 +18,6 @@
 
 namespace citybooks {
 
-inline constexpr size_t kMaxDimensions = 8;
-
 struct ConformedFact {
   int32_t fiscal_year = 0;
   std::array<int64_t, kMaxDimensions> member_ids{};  // surrogate keys, in mapping order

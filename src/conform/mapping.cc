@@ -174,6 +174,15 @@ Result<Mapping> ParseMapping(const std::string& text, const std::string& file) {
     mapping.dimensions.push_back(std::move(dimension));
   }
 
+  if (mapping.dimensions.size() > kMaxDimensions)
+    return Fail(root.KeyError("dimensions", "has " + std::to_string(mapping.dimensions.size()) +
+                                                " dimensions; at most " +
+                                                std::to_string(kMaxDimensions) + " are supported"));
+  if (mapping.min_fiscal_year < 1 || mapping.max_fiscal_year < mapping.min_fiscal_year ||
+      mapping.max_fiscal_year - mapping.min_fiscal_year > 1000)
+    return Fail(root.KeyError("max_fiscal_year",
+                              "must be at least min_fiscal_year and within "
+                              "1000 years of it"));
   CB_ASSIGN_OR_RETURN(auto cleaning, root.Table("cleaning"));
   if (cleaning) {
     CB_ASSIGN_OR_RETURN(mapping.trim, cleaning->Boolean("trim", true));

@@ -16,6 +16,9 @@
 
 namespace citybooks {
 
+// The most dimensions a mapping may declare (facts carry a fixed array).
+inline constexpr size_t kMaxDimensions = 8;
+
 struct LevelSpec {
   std::string name;  // column holding the member's name, e.g. "department"
   std::string code;  // column holding its code, e.g. "department_code"; may be empty

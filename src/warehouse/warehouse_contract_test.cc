@@ -54,7 +54,8 @@ class WarehouseContract : public ::testing::TestWithParam<Backend> {
     CB_ASSIGN_OR_RETURN(auto load, warehouse_->BeginLoad("ds"));
     CB_ASSIGN_OR_RETURN(auto appender, load->Appender("facts", {"year", "name", "amount"}));
     for (int i = 0; i < n; ++i) {
-      Cell row[] = {Cell::Int(2000 + i % 3), Cell::Text("n" + std::to_string(i)), Cell::Real(i)};
+      std::string name = "n" + std::to_string(i);  // the cell borrows it
+      Cell row[] = {Cell::Int(2000 + i % 3), Cell::Text(name), Cell::Real(i)};
       CB_RETURN_IF_ERROR(appender->Append(row));
     }
     return load->Commit();

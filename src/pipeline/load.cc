@@ -5,7 +5,7 @@
 #include <unordered_map>
 
 #include "check/checks.h"
-#include "common/csv_prefetch.h"
+#include "common/csv_reader.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/text.h"
@@ -133,7 +133,7 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
   for (const ManifestFile& file : manifest.files) {
     std::string where = "snapshot " + manifest.snapshot_id + " file " + file.name;
     CB_ASSIGN_OR_RETURN(auto source, job.context.raw->OpenFile(manifest, file.name));
-    PrefetchingCsvReader reader(std::move(source));
+    CsvReader reader(std::move(source));
     CsvRecord record;
     auto first = reader.Next(&record);
     if (!first) return Fail(first.error().WithContext("reading " + where));

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <limits>
 
+#include "common/csv_reader.h"
+
 namespace citybooks {
 
 namespace {
@@ -136,6 +138,19 @@ std::optional<int64_t> ParseCents(std::string_view text, AmountFormat format) {
   int64_t cents = whole * 100 + fraction + (round_up ? 1 : 0);
   if (negative != parenthesised) cents = -cents;
   return cents;
+}
+
+std::string SanitizeText(std::string_view text, size_t max_bytes, bool single_line) {
+  std::string out(text.substr(0, max_bytes));
+  bool valid = IsValidUtf8(out);
+  for (char& c : out) {
+    auto byte = static_cast<unsigned char>(c);
+    bool line_break = c == '\n' || c == '\r' || c == '\t';
+    if ((byte < 0x20 && (single_line || !line_break)) || byte == 0x7f || (!valid && byte >= 0x80))
+      c = '?';
+  }
+  if (text.size() > max_bytes) out += "...";
+  return out;
 }
 
 std::string FormatCents(int64_t cents) {

@@ -37,6 +37,12 @@ enum class AmountFormat {
 // second decimal. Returns nullopt if the text is not an amount in `format`.
 std::optional<int64_t> ParseCents(std::string_view text, AmountFormat format);
 
+// `text` made safe to store or print: cut to `max_bytes` (with "..." after),
+// NUL and other control bytes replaced by '?' (line breaks and tabs too when
+// `single_line`), and, if the text is not valid UTF-8, every byte >= 0x80
+// replaced by '?'.
+std::string SanitizeText(std::string_view text, size_t max_bytes, bool single_line);
+
 // Formats cents as a decimal string with two decimals, e.g. -123 -> "-1.23".
 std::string FormatCents(int64_t cents);
 

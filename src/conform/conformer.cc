@@ -22,9 +22,9 @@ std::string MostFrequent(const std::map<std::string, int64_t>& counts) {
   return best == nullptr ? std::string() : best->first;
 }
 
+// Input text quoted in a message: short, one line, printable.
 std::string Shorten(std::string_view text, size_t limit = 60) {
-  if (text.size() <= limit) return std::string(text);
-  return std::string(text.substr(0, limit)) + "...";
+  return SanitizeText(text, limit, true);
 }
 
 // Eight bytes at a time: the common all-ASCII row costs little.
@@ -44,7 +44,11 @@ bool IsAscii(std::string_view text) {
 }  // namespace
 
 DimensionBuilder::DimensionBuilder(const Mapping& mapping, const DimensionSpec& spec)
-    : mapping_(mapping), spec_(spec), columns_(spec.columns()), level_nodes_(spec.levels.size()) {
+    : mapping_(mapping),
+      spec_(spec),
+      columns_(spec.columns()),
+      decided_(spec.levels.size()),
+      level_nodes_(spec.levels.size()) {
   int position = 0;
   for (const LevelSpec& level : spec.levels) {
     name_index_.push_back(position++);
@@ -52,8 +56,20 @@ DimensionBuilder::DimensionBuilder(const Mapping& mapping, const DimensionSpec& 
   }
 }
 
-void DimensionBuilder::SeedExisting(const std::string& member_key, int64_t id) {
+void DimensionBuilder::SeedExisting(const std::string& member_key, int64_t id,
+                                    const std::vector<std::string>& values) {
   existing_[member_key] = id;
+  if (values.size() == columns_.size()) {
+    size_t end = 0;
+    for (size_t level = 0; level < name_index_.size(); ++level) {
+      end = member_key.find(kKeySeparator, end);
+      if (end == std::string::npos) break;
+      ++end;
+      decided_[level].try_emplace(
+          member_key.substr(0, end), values[name_index_[level]],
+          code_index_[level] >= 0 ? values[code_index_[level]] : std::string());
+    }
+  }
   next_id_ = std::max(next_id_, id + 1);
 }
 
@@ -73,93 +89,137 @@ std::string DimensionBuilder::CleanValue(const std::string& column, std::string_
 namespace {
 
 // A fast non-cryptographic hash of a field (8 bytes at a time).
+uint64_t Load64(const char* p) {
+  uint64_t word;
+  std::memcpy(&word, p, 8);
+  return word;
+}
+
+// The last n < 8 bytes of a field as one word, with fixed-size loads only
+// (a variable-length memcpy would be a library call per field).
+uint64_t Tail(const char* p, size_t n) {
+  if (n >= 4) {
+    uint32_t low, high;
+    std::memcpy(&low, p, 4);
+    std::memcpy(&high, p + n - 4, 4);
+    return (uint64_t{high} << 32) | low;
+  }
+  if (n == 0) return 0;
+  return uint64_t{static_cast<unsigned char>(p[0])} |
+         uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 |
+         uint64_t{static_cast<unsigned char>(p[n - 1])} << 16;
+}
+
+// A fast non-cryptographic hash of a field (8 bytes at a time).
 uint64_t HashField(std::string_view text, uint64_t seed) {
   constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
   uint64_t h = seed ^ (text.size() * kMul);
   const char* p = text.data();
   size_t n = text.size();
   for (; n >= 8; p += 8, n -= 8) {
-    uint64_t word;
-    std::memcpy(&word, p, 8);
-    h = (h ^ word) * kMul;
+    h = (h ^ Load64(p)) * kMul;
     h ^= h >> 29;
   }
-  uint64_t tail = 0;
-  std::memcpy(&tail, p, n);
-  h = (h ^ tail) * kMul;
+  h = (h ^ Tail(p, n)) * kMul;
   return h ^ (h >> 32);
+}
+
+// Byte equality of two short fields without a library call.
+bool EqualBytes(const char* a, const char* b, size_t n) {
+  for (; n >= 8; a += 8, b += 8, n -= 8)
+    if (Load64(a) != Load64(b)) return false;
+  return Tail(a, n) == Tail(b, n);
 }
 
 }  // namespace
 
-uint32_t DimensionBuilder::FindTuple(const std::vector<std::string_view>& raw_values,
-                                     uint64_t hash) const {
-  size_t mask = slots_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const Slot& slot = slots_[i];
-    if (slot.tuple == UINT32_MAX) return UINT32_MAX;
-    if (slot.hash != hash) continue;
-    const std::string& raw = tuples_[slot.tuple].raw;
-    size_t at = 0;
-    bool equal = true;
-    for (std::string_view value : raw_values) {
-      if (raw.size() < at + value.size() + 1 || raw.compare(at, value.size(), value) != 0 ||
-          raw[at + value.size()] != kKeySeparator) {
-        equal = false;
-        break;
-      }
-      at += value.size() + 1;
-    }
-    if (equal && at == raw.size()) return slot.tuple;
+bool DimensionBuilder::SameValues(uint64_t offset,
+                                  const std::vector<std::string_view>& raw_values) const {
+  const char* p = arena_.data() + offset;
+  for (std::string_view value : raw_values) {
+    uint32_t size;
+    std::memcpy(&size, p, sizeof size);
+    p += sizeof size;
+    if (size != value.size() || !EqualBytes(p, value.data(), size)) return false;
+    p += size;
   }
+  return true;
 }
 
-void DimensionBuilder::InsertSlot(uint64_t hash, uint32_t tuple) {
-  if ((tuples_.size() + 1) * 2 > slots_.size()) {  // keep the load factor under one half
+std::vector<std::string_view> DimensionBuilder::TupleValues(uint64_t offset) const {
+  std::vector<std::string_view> values;
+  const char* p = arena_.data() + offset;
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    uint32_t size;
+    std::memcpy(&size, p, sizeof size);
+    p += sizeof size;
+    values.emplace_back(p, size);
+    p += size;
+  }
+  return values;
+}
+
+void DimensionBuilder::InsertSlot(const Slot& slot) {
+  if ((tuple_offsets_.size() + 1) * 2 > slots_.size()) {  // keep the load factor under a half
     std::vector<Slot> old = std::move(slots_);
     slots_.assign(old.size() * 2, Slot());
-    for (const Slot& slot : old)
-      if (slot.tuple != UINT32_MAX) InsertSlot(slot.hash, slot.tuple);
+    for (const Slot& moved : old)
+      if (moved.tuple != UINT32_MAX) InsertSlot(moved);
   }
   size_t mask = slots_.size() - 1;
-  size_t i = hash & mask;
+  size_t i = slot.hash & mask;
   while (slots_[i].tuple != UINT32_MAX) i = (i + 1) & mask;
-  slots_[i] = Slot{hash, tuple};
+  slots_[i] = slot;
 }
 
-int64_t DimensionBuilder::Observe(const std::vector<std::string_view>& raw_values,
-                                  uint32_t* member_index) {
-  uint64_t hash = 0;
-  for (std::string_view value : raw_values) hash = HashField(value, hash);
-  uint32_t found = FindTuple(raw_values, hash);
-  if (found != UINT32_MAX) {
-    Tuple& tuple = tuples_[found];
-    ++tuple.rows;
-    *member_index = tuple.member;
-    return member_ids_[tuple.member];
-  }
-
-  Tuple tuple;
-  tuple.rows = 1;
-  for (std::string_view value : raw_values) {
-    tuple.raw.append(value);
-    tuple.raw.push_back(kKeySeparator);
-  }
-  for (size_t i = 0; i < columns_.size(); ++i)
-    tuple.cleaned.push_back(CleanValue(columns_[i], raw_values[i]));
+std::string DimensionBuilder::MemberKey(const std::vector<std::string>& cleaned,
+                                        std::vector<uint32_t>* nodes) {
   std::string key;
-  std::vector<uint32_t> nodes;
   for (size_t level = 0; level < name_index_.size(); ++level) {
-    const std::string& name = tuple.cleaned[name_index_[level]];
+    const std::string& name = cleaned[name_index_[level]];
     if (mapping_.case_fold) {
       AppendAsciiLower(&key, name);
     } else {
       key += name;
     }
     key.push_back(kKeySeparator);
-    auto node = level_nodes_[level].try_emplace(key, level_nodes_[level].size()).first;
-    nodes.push_back(node->second);
+    if (nodes != nullptr)
+      nodes->push_back(
+          level_nodes_[level].try_emplace(key, level_nodes_[level].size()).first->second);
   }
+  return key;
+}
+
+int64_t DimensionBuilder::Observe(const std::vector<std::string_view>& raw_values,
+                                  uint32_t* member_index) {
+  uint64_t hash = 0;
+  for (std::string_view value : raw_values) hash = HashField(value, hash);
+  size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask; slots_[i].tuple != UINT32_MAX; i = (i + 1) & mask) {
+    Slot& slot = slots_[i];
+    if (slot.hash == hash && SameValues(slot.offset, raw_values)) {
+      ++slot.rows;
+      *member_index = slot.member;
+      return member_ids_[slot.member];
+    }
+  }
+
+  // A combination not seen before: clean it once and find (or make) its member.
+  Slot slot;
+  slot.hash = hash;
+  slot.rows = 1;
+  slot.offset = arena_.size();
+  slot.tuple = static_cast<uint32_t>(tuple_offsets_.size());
+  for (std::string_view value : raw_values) {
+    uint32_t size = static_cast<uint32_t>(value.size());
+    arena_.append(reinterpret_cast<const char*>(&size), sizeof size);
+    arena_.append(value);
+  }
+  std::vector<std::string> cleaned;
+  for (size_t i = 0; i < columns_.size(); ++i)
+    cleaned.push_back(CleanValue(columns_[i], raw_values[i]));
+  std::vector<uint32_t> nodes;
+  std::string key = MemberKey(cleaned, &nodes);
   auto [member, inserted] = member_index_.try_emplace(key, member_ids_.size());
   if (inserted) {
     auto existing = existing_.find(key);
@@ -167,9 +227,10 @@ int64_t DimensionBuilder::Observe(const std::vector<std::string_view>& raw_value
     member_keys_.push_back(key);
     member_nodes_.insert(member_nodes_.end(), nodes.begin(), nodes.end());
   }
-  tuple.member = member->second;
-  InsertSlot(hash, static_cast<uint32_t>(tuples_.size()));
-  tuples_.push_back(std::move(tuple));
+  slot.member = member->second;
+  tuple_offsets_.push_back(slot.offset);
+  tuple_members_.push_back(slot.member);
+  InsertSlot(slot);
   *member_index = member->second;
   return member_ids_[member->second];
 }
@@ -186,14 +247,21 @@ void DimensionBuilder::Resolve(std::vector<Member>* members, std::vector<Remap>*
   size_t attribute_count = spec_.attributes.size();
   std::vector<std::vector<std::map<std::string, int64_t>>> attributes(
       member_ids_.size(), std::vector<std::map<std::string, int64_t>>(attribute_count));
-  // Per tuple: its prefix keys, computed once.
-  std::vector<std::vector<std::string>> prefixes(tuples_.size());
+  // Per tuple: rows seen, its cleaned values and its prefix keys.
+  const size_t tuple_count = tuple_offsets_.size();
+  std::vector<int64_t> tuple_rows(tuple_count, 0);
+  for (const Slot& slot : slots_)
+    if (slot.tuple != UINT32_MAX) tuple_rows[slot.tuple] = static_cast<int64_t>(slot.rows);
+  std::vector<std::vector<std::string>> prefixes(tuple_count);
 
-  for (size_t t = 0; t < tuples_.size(); ++t) {
-    const Tuple& tuple = tuples_[t];
+  for (size_t t = 0; t < tuple_count; ++t) {
+    std::vector<std::string_view> raw = TupleValues(tuple_offsets_[t]);
+    std::vector<std::string> cleaned;
+    for (size_t i = 0; i < columns_.size(); ++i) cleaned.push_back(CleanValue(columns_[i], raw[i]));
+    const int64_t rows = tuple_rows[t];
     std::string prefix;
     for (size_t level = 0; level < levels; ++level) {
-      const std::string& name = tuple.cleaned[name_index_[level]];
+      const std::string& name = cleaned[name_index_[level]];
       if (mapping_.case_fold) {
         AppendAsciiLower(&prefix, name);
       } else {
@@ -202,24 +270,28 @@ void DimensionBuilder::Resolve(std::vector<Member>* members, std::vector<Remap>*
       prefix.push_back(kKeySeparator);
       prefixes[t].push_back(prefix);
       Node& node = nodes[level][prefix];
-      node.spellings[name] += tuple.rows;
-      if (code_index_[level] >= 0) node.codes[tuple.cleaned[code_index_[level]]] += tuple.rows;
+      node.spellings[name] += rows;
+      if (code_index_[level] >= 0) node.codes[cleaned[code_index_[level]]] += rows;
     }
     for (size_t a = 0; a < attribute_count; ++a)
-      attributes[tuple.member][a][tuple.cleaned[columns_.size() - attribute_count + a]] +=
-          tuple.rows;
+      attributes[tuple_members_[t]][a][cleaned[columns_.size() - attribute_count + a]] += rows;
   }
 
   // Decisions per prefix.
   std::vector<std::map<std::string, std::pair<std::string, std::string>>> chosen(levels);
   for (size_t level = 0; level < levels; ++level)
-    for (const auto& [prefix, node] : nodes[level])
-      chosen[level][prefix] = {MostFrequent(node.spellings), MostFrequent(node.codes)};
+    for (const auto& [prefix, node] : nodes[level]) {
+      auto decided = decided_[level].find(prefix);
+      chosen[level][prefix] =
+          decided != decided_[level].end()
+              ? decided->second
+              : std::pair(MostFrequent(node.spellings), MostFrequent(node.codes));
+    }
 
   // One Member per observed member, taking any tuple of it for its prefixes.
   std::vector<int> member_tuple(member_ids_.size(), -1);
-  for (size_t t = 0; t < tuples_.size(); ++t)
-    if (member_tuple[tuples_[t].member] < 0) member_tuple[tuples_[t].member] = static_cast<int>(t);
+  for (size_t t = 0; t < tuple_count; ++t)
+    if (member_tuple[tuple_members_[t]] < 0) member_tuple[tuple_members_[t]] = static_cast<int>(t);
   for (size_t m = 0; m < member_ids_.size(); ++m) {
     Member member;
     member.id = member_ids_[m];
@@ -240,7 +312,6 @@ void DimensionBuilder::Resolve(std::vector<Member>* members, std::vector<Remap>*
     if (code_index_[level] < 0) continue;
     for (const auto& [prefix, node] : nodes[level]) {
       const std::string& to = chosen[level][prefix].second;
-      if (node.codes.size() < 2) continue;
       // Display path: chosen spellings of each ancestor prefix.
       std::string path;
       size_t start = 0;

@@ -34,9 +34,13 @@ class DimensionBuilder {
  public:
   DimensionBuilder(const Mapping& mapping, const DimensionSpec& spec);
 
-  // Makes `member_key` resolve to the existing surrogate `id` (members already
-  // in the warehouse keep their keys across loads).
-  void SeedExisting(const std::string& member_key, int64_t id);
+  // Declares a member already in the warehouse: `member_key` keeps its
+  // surrogate `id`, and the spelling and code its levels have (`values`, in
+  // DimensionSpec::columns() order) stay decided. A name path decided by an
+  // earlier load keeps its code, so loading some fiscal years again never
+  // gives a name a second code; codes seen now are recorded as remaps to it.
+  void SeedExisting(const std::string& member_key, int64_t id,
+                    const std::vector<std::string>& values);
 
   // Records one row's raw values (in DimensionSpec::columns() order) and
   // returns the member's surrogate id. The hot path: one hash lookup for a
@@ -72,22 +76,29 @@ class DimensionBuilder {
   size_t observed_members() const { return member_ids_.size(); }
 
  private:
-  struct Tuple {
-    std::string raw;                   // raw values, each followed by kKeySeparator
-    std::vector<std::string> cleaned;  // columns() order
-    uint32_t member = 0;               // index into member_ids_
-    int64_t rows = 0;
-  };
-  // Open addressing over tuples by a hash of the raw values, so the hot path
-  // neither copies the values nor allocates.
+  // Each distinct combination of raw values (a "tuple") is stored once in
+  // `arena_` as length-prefixed values. An open-addressing table finds it by
+  // hash; the slot carries the member and the row count, so a row seen before
+  // touches one slot and the arena bytes it compares, nothing else.
   struct Slot {
     uint64_t hash = 0;
+    uint64_t rows = 0;
+    uint64_t offset = 0;  // into arena_
     uint32_t tuple = UINT32_MAX;
+    uint32_t member = 0;
   };
-  uint32_t FindTuple(const std::vector<std::string_view>& raw_values, uint64_t hash) const;
-  void InsertSlot(uint64_t hash, uint32_t tuple);
+  bool SameValues(uint64_t offset, const std::vector<std::string_view>& raw_values) const;
+  void InsertSlot(const Slot& slot);
+  // The raw values of the tuple stored at `offset`.
+  std::vector<std::string_view> TupleValues(uint64_t offset) const;
   std::vector<Slot> slots_ = std::vector<Slot>(1024);
+  std::string arena_;
+  std::vector<uint64_t> tuple_offsets_;
+  std::vector<uint32_t> tuple_members_;
   std::string CleanValue(const std::string& column, std::string_view raw) const;
+  // Cleans and case-folds `cleaned` into the member key, recording the
+  // name-path node of each level in *nodes.
+  std::string MemberKey(const std::vector<std::string>& cleaned, std::vector<uint32_t>* nodes);
 
   const Mapping& mapping_;
   const DimensionSpec& spec_;
@@ -95,8 +106,9 @@ class DimensionBuilder {
   std::vector<int> name_index_;  // per level: position of its name in columns()
   std::vector<int> code_index_;  // per level: position of its code, or -1
   std::unordered_map<std::string, int64_t> existing_;
+  // Per level: name-path prefix -> (spelling, code) decided by earlier loads.
+  std::vector<std::unordered_map<std::string, std::pair<std::string, std::string>>> decided_;
   int64_t next_id_ = 1;
-  std::vector<Tuple> tuples_;
   std::unordered_map<std::string, uint32_t> member_index_;  // key -> index
   std::vector<int64_t> member_ids_;
   std::vector<std::string> member_keys_;

@@ -113,7 +113,8 @@ TEST_F(ConformerTest, NullPlaceholdersAndValueMapsApply) {
 TEST_F(ConformerTest, ExistingMembersKeepTheirIds) {
   std::vector<DimensionBuilder> builders;
   builders.emplace_back(mapping_, mapping_.dimensions[0]);
-  builders[0].SeedExisting(std::string("police\x1fpatrol\x1f"), 41);
+  builders[0].SeedExisting(std::string("police\x1fpatrol\x1f"), 41,
+                           {"Police", "POL", "Patrol", "P1", "No"});
   auto conformer = RowConformer::Make(
       mapping_, &builders, {"year", "dept", "dept_code", "prog", "prog_code", "flag", "amount"},
       "f.csv");
@@ -126,6 +127,34 @@ TEST_F(ConformerTest, ExistingMembersKeepTheirIds) {
   ASSERT_TRUE(
       conformer->Conform(Record({"2020", "Fire", "FIR", "Ops", "F1", "No", "1"}), &fact, &problem));
   EXPECT_EQ(fact.member_ids[0], 42);
+}
+
+TEST_F(ConformerTest, CodesAndSpellingsDecidedByEarlierLoadsStick) {
+  std::vector<DimensionBuilder> builders;
+  builders.emplace_back(mapping_, mapping_.dimensions[0]);
+  builders[0].SeedExisting(std::string("general city\x1fops\x1f"), 7,
+                           {"General City", "GEN", "Ops", "O1", "No"});
+  auto conformer = RowConformer::Make(
+      mapping_, &builders, {"year", "dept", "dept_code", "prog", "prog_code", "flag", "amount"},
+      "f.csv");
+  ASSERT_TRUE(conformer);
+  ConformedFact fact;
+  RowProblem problem;
+  // This load sees only the other code and another spelling, twice.
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(conformer->Conform(Record({"2024", "GENERAL CITY", "UNA", "Ops", "O1", "No", "1"}),
+                                   &fact, &problem));
+  EXPECT_EQ(fact.member_ids[0], 7);
+  std::vector<DimensionBuilder::Member> members;
+  std::vector<DimensionBuilder::Remap> remaps;
+  builders[0].Resolve(&members, &remaps);
+  ASSERT_EQ(members.size(), 1u);
+  EXPECT_EQ(members[0].values,
+            (std::vector<std::string>{"General City", "GEN", "Ops", "O1", "No"}));
+  ASSERT_EQ(remaps.size(), 1u);
+  EXPECT_EQ(remaps[0].from_code, "UNA");
+  EXPECT_EQ(remaps[0].to_code, "GEN");
+  EXPECT_EQ(remaps[0].rows, 2);
 }
 
 TEST_F(ConformerTest, QuarantinesBadRowsWithReasons) {

@@ -1,6 +1,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <unordered_map>
 
@@ -29,20 +30,6 @@ int64_t IntAt(const QueryResult& result, size_t row = 0, size_t column = 0) {
   if (std::holds_alternative<int64_t>(value)) return std::get<int64_t>(value);
   if (std::holds_alternative<double>(value)) return static_cast<int64_t>(std::get<double>(value));
   return 0;
-}
-
-// Raw bytes made safe for a TEXT column: cut to a bound, invalid UTF-8 bytes
-// replaced by '?', so every backend accepts the quarantined line.
-std::string SafeRawLine(std::string_view raw) {
-  std::string line(raw.substr(0, kMaxQuarantinedLineBytes));
-  if (!IsValidUtf8(line)) {
-    for (char& c : line)
-      if (static_cast<unsigned char>(c) >= 0x80) c = '?';
-  }
-  for (char& c : line)
-    if (c == '\0') c = '?';
-  if (raw.size() > kMaxQuarantinedLineBytes) line += "...";
-  return line;
 }
 
 // Test hook (tests/load_crash_test): kill the process after N facts, the way
@@ -88,8 +75,9 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
     CB_RETURN_IF_ERROR(
         load.Execute("DELETE FROM " + qualify(table) + " WHERE snapshot_id = ?", by_snapshot));
 
-  // Members already in the warehouse keep their ids; their current values
-  // tell whether this load changes any (then aggregates are rebuilt whole).
+  // Members already in the warehouse keep their ids and their levels' codes
+  // and spellings; if an attribute of one changes, aggregates are rebuilt
+  // whole rather than only for this load's fiscal years.
   std::vector<DimensionBuilder> builders;
   builders.reserve(mapping.dimensions.size());
   std::vector<std::unordered_map<int64_t, std::vector<std::string>>> old_values(
@@ -104,10 +92,10 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
                                    columns + " FROM " + qualify(dimension.table())));
     for (size_t r = 0; r < existing.rows.size(); ++r) {
       int64_t id = IntAt(existing, r, 0);
-      builders.back().SeedExisting(ValueToString(existing.rows[r][1]), id);
       auto& values = old_values[d][id];
       for (size_t c = 2; c < existing.rows[r].size(); ++c)
         values.push_back(ValueToString(existing.rows[r][c]));
+      builders.back().SeedExisting(ValueToString(existing.rows[r][1]), id, values);
     }
   }
   std::vector<AggregateBuilder> aggregates;
@@ -121,9 +109,11 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
                       load.Appender("cb_quarantine", {"run_id", "dataset", "snapshot_id", "file",
                                                       "line", "raw_line", "reason"}));
   LoadAccounting& accounting = summary.accounting;
-  // Fiscal years seen, as flags over the mapping's year range (a set insert
-  // per row would cost more than the rest of the bookkeeping).
-  std::vector<char> year_seen(mapping.max_fiscal_year - mapping.min_fiscal_year + 1, 0);
+  // Fiscal years seen, as counters over the mapping's year range (a map
+  // update per row would cost more than the rest of the bookkeeping).
+  // Rows and cents per fiscal year, indexed from the mapping's first year.
+  std::vector<std::pair<int64_t, int64_t>> per_year(
+      mapping.max_fiscal_year - mapping.min_fiscal_year + 1, {0, 0});
   std::vector<Cell> row(fact_columns.size());
   const size_t dimension_count = mapping.dimensions.size();
   const int64_t kill_after = KillAfterRows();
@@ -154,7 +144,9 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
       ++accounting.rows_read;
       ++file_rows;
       if (conformer.Conform(record, &fact, &problem)) {
-        year_seen[fact.fiscal_year - mapping.min_fiscal_year] = 1;
+        auto& year_totals = per_year[fact.fiscal_year - mapping.min_fiscal_year];
+        ++year_totals.first;
+        year_totals.second += fact.cents;
         row[0] = Cell::Int(fact.fiscal_year);
         for (size_t d = 0; d < dimension_count; ++d) row[1 + d] = Cell::Int(fact.member_ids[d]);
         row[1 + dimension_count] = Cell::Real(static_cast<double>(fact.cents) / 100.0);
@@ -172,7 +164,7 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
           accounting.amount_quarantined_cents += problem.cents;
           accounting.amount_read_cents += problem.cents;
         }
-        std::string raw = SafeRawLine(record.raw);
+        std::string raw = SanitizeText(record.raw, kMaxQuarantinedLineBytes, false);
         Cell cells[] = {Cell::Int(run_id),
                         Cell::Text(job.dataset.name),
                         Cell::Text(manifest.snapshot_id),
@@ -193,8 +185,13 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
   facts.reset();
   quarantine.reset();
   std::set<int> years;
-  for (size_t i = 0; i < year_seen.size(); ++i)
-    if (year_seen[i]) years.insert(mapping.min_fiscal_year + static_cast<int>(i));
+  std::map<int, std::pair<int64_t, int64_t>> year_stats;
+  for (size_t i = 0; i < per_year.size(); ++i)
+    if (per_year[i].first > 0) {
+      int year = mapping.min_fiscal_year + static_cast<int>(i);
+      years.insert(year);
+      year_stats[year] = per_year[i];
+    }
 
   // Dimension members: decided codes and spellings replace earlier versions.
   CB_ASSIGN_OR_RETURN(
@@ -244,13 +241,20 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
 
   // Replace the partitions this snapshot covers: earlier facts of those
   // fiscal years go, in the same transaction that added the new ones.
+  // cb_partitions knows which fiscal years hold facts, so a year loaded for
+  // the first time costs no scan of the fact table.
   std::string partition_filter;
   if (!years.empty()) {
     partition_filter = Quote(mapping.fiscal_year_column) + " IN (" + PartitionList(years) + ")";
-    Cell run = Cell::Int(run_id);
-    CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify(mapping.fact_table) + " WHERE " +
-                                        partition_filter + " AND run_id <> ?",
-                                    std::span<const Cell>(&run, 1)));
+    CB_ASSIGN_OR_RETURN(QueryResult held,
+                        load.Query("SELECT COUNT(*) FROM " + qualify("cb_partitions") +
+                                   " WHERE partition_value IN (" + PartitionList(years) + ")"));
+    if (IntAt(held) > 0) {
+      Cell run = Cell::Int(run_id);
+      CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify(mapping.fact_table) + " WHERE " +
+                                          partition_filter + " AND run_id <> ?",
+                                      std::span<const Cell>(&run, 1)));
+    }
   }
   phase_done("replace partitions");
   // Aggregates: this load's rows replace its fiscal years. When a member
@@ -317,6 +321,18 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
                                    qualify(mapping.fact_table) + " WHERE " + partition_filter));
     warehouse_facts = IntAt(held, 0, 0);
     warehouse_cents = IntAt(held, 0, 1);
+  }
+  if (!partition_filter.empty()) {
+    CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify("cb_partitions") +
+                                    " WHERE partition_value IN (" + PartitionList(years) + ")"));
+    CB_ASSIGN_OR_RETURN(auto partitions,
+                        load.Appender("cb_partitions", {"partition_value", "rows", "amount_cents",
+                                                        "run_id", "snapshot_id"}));
+    for (const auto& [year, stats] : year_stats) {
+      Cell cells[] = {Cell::Int(year), Cell::Int(stats.first), Cell::Int(stats.second),
+                      Cell::Int(run_id), Cell::Text(manifest.snapshot_id)};
+      CB_RETURN_IF_ERROR(partitions->Append(cells));
+    }
   }
   for (const CheckSpec& check : BuiltInChecks(mapping, job.dataset.checks)) {
     CB_ASSIGN_OR_RETURN(CheckResult result,

@@ -120,24 +120,40 @@ TEST_F(PipelineTest, AggregatesFromStreamingEqualAggregatesFromFacts) {
   ExpectAggregatesMatchFacts();
 }
 
-TEST_F(PipelineTest, ChangedSpellingOfAnExistingMemberRebuildsAggregatesOfEveryYear) {
+TEST_F(PipelineTest, LaterLoadsKeepDecidedSpellingsAndCodesAndAggregatesFollowFacts) {
   IngestAndLoad("a.csv", std::string(kHeader) +
                              Row(2019, "Revenue", "POL Police", "POL", "Property Taxes", "1.00") +
                              Row(2020, "Revenue", "POL Police", "POL", "Property Taxes", "2.00"));
-  // 2020 again, now mostly spelled in capitals: the member's display name
-  // changes, so 2019's aggregate rows must follow although 2019 was not loaded.
+  // 2020 again, spelled in capitals and with another code: the department
+  // keeps the spelling and code the first load decided, the other code is
+  // recorded as a remap, and 2019 is untouched.
   IngestAndLoad("b.csv", std::string(kHeader) +
-                             Row(2020, "Revenue", "POL POLICE", "POL", "Property Taxes", "3.00") +
-                             Row(2020, "Revenue", "POL POLICE", "POL", "Property Taxes", "4.00"));
-  auto departments = Rows("SELECT DISTINCT department FROM sf_spending_revenue.agg_department");
-  ASSERT_EQ(departments.size(), 1u);
-  EXPECT_EQ(departments[0][0], "POL POLICE");
+                             Row(2020, "Revenue", "POL POLICE", "PD", "Property Taxes", "3.00") +
+                             Row(2020, "Revenue", "POL POLICE", "PD", "Property Taxes", "4.00"));
+  EXPECT_EQ(Rows("SELECT DISTINCT department, department_code FROM "
+                 "sf_spending_revenue.dim_program"),
+            (std::vector<std::vector<std::string>>{{"POL Police", "POL"}}));
+  EXPECT_EQ(Rows("SELECT level, from_code, to_code, rows FROM sf_spending_revenue.cb_code_remaps"),
+            (std::vector<std::vector<std::string>>{{"department", "PD", "POL", "2"}}));
   ExpectAggregatesMatchFacts();
   auto years = Rows(
       "SELECT fiscal_year, COUNT(*), SUM(amount_cents) FROM sf_spending_revenue.fact_transaction "
       "GROUP BY 1");
   EXPECT_EQ(years,
             (std::vector<std::vector<std::string>>{{"2019", "1", "100"}, {"2020", "2", "700"}}));
+}
+
+TEST_F(PipelineTest, ChangedAttributeOfAnExistingMemberRebuildsAggregatesFromFacts) {
+  IngestAndLoad("a.csv", std::string(kHeader) +
+                             Row(2019, "Revenue", "POL Police", "POL", "Property Taxes", "1.00"));
+  std::string b =
+      std::string(kHeader) + Row(2020, "Revenue", "POL Police", "POL", "Property Taxes", "2.00");
+  // related_govt_units is the third field: No -> Yes for the same member.
+  b.replace(b.find(",No,"), 4, ",Yes,");
+  IngestAndLoad("b.csv", b);
+  EXPECT_EQ(Rows("SELECT related_govt_units FROM sf_spending_revenue.dim_program"),
+            (std::vector<std::vector<std::string>>{{"Yes"}}));
+  ExpectAggregatesMatchFacts();
 }
 
 TEST_F(PipelineTest, AFailedCheckRollsTheLoadBackAndRecordsAFailedRun) {

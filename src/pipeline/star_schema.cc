@@ -79,6 +79,11 @@ std::vector<TableDef> DatasetTables(const Mapping& mapping) {
        Int("amount_quarantined_cents"), Text("partitions"), Text("message")},
       {"run_id"},
       {}});
+  tables.push_back(TableDef{"cb_partitions",
+                            {Int("partition_value", true), Int("rows"), Int("amount_cents"),
+                             Int("run_id"), Text("snapshot_id")},
+                            {"partition_value"},
+                            {}});
   tables.push_back(
       TableDef{"cb_snapshots",
                {Text("snapshot_id", true), Text("dataset"), Text("kind"), Text("fetched_at"),

@@ -32,45 +32,43 @@ constexpr std::string_view kManifestName = "manifest.json";
 
 // --- Snapshot ids -------------------------------------------------------------
 
-// "20261122T124450Z" (UTC, seconds).
+// "20261122T124450.123456Z" (UTC, microseconds): fixed width, so string
+// order is time order.
 std::string CompactUtcTime(std::chrono::system_clock::time_point time) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(time);
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch());
+  std::time_t seconds = static_cast<std::time_t>(micros.count() / 1'000'000);
   std::tm utc{};
   gmtime_r(&seconds, &utc);
-  char buffer[32];
-  size_t n = std::strftime(buffer, sizeof buffer, "%Y%m%dT%H%M%SZ", &utc);
-  return std::string(buffer, n);
+  char buffer[40];
+  size_t n = std::strftime(buffer, sizeof buffer, "%Y%m%dT%H%M%S", &utc);
+  std::snprintf(buffer + n, sizeof buffer - n, ".%06lldZ",
+                static_cast<long long>(micros.count() % 1'000'000));
+  return buffer;
 }
 
-// Returns "<time>-<6 hex digits>". Ids made in this process within one
-// second sort in creation order: the suffix grows by a random step from the
-// previous one. Across seconds the time part orders them, as long as the
-// clock does not step back; across processes the random suffix makes a
-// collision unlikely.
-Result<std::string> NextSnapshotId(std::chrono::system_clock::time_point now) {
-  constexpr uint32_t kSuffixLimit = 0x1000000;  // 6 hex digits
+// Returns "<time>-<6 random hex digits>" with a time after `after` (the
+// newest id already in the dataset, or empty), so snapshots sort in the order
+// they were begun even when the clock is coarse or steps back. The random
+// suffix keeps two processes starting in the same microsecond apart.
+std::string NextSnapshotId(std::chrono::system_clock::time_point now, std::string_view after) {
   static std::mutex mutex;
   static std::mt19937 engine{std::random_device{}()};
-  static std::string last_time;
-  static uint32_t last_suffix = 0;
-
   std::string time = CompactUtcTime(now);
-  std::lock_guard lock(mutex);
-  uint32_t suffix;
-  if (time != last_time) {
-    // Start in the lower half so later ids of the same second have room.
-    suffix = engine() % (kSuffixLimit / 2);
-  } else {
-    suffix = last_suffix + 1 + engine() % 256;
-    if (suffix >= kSuffixLimit) {
-      return Fail(ErrorCode::kUnavailable,
-                  "Too many snapshots were begun in the second " + time + "; try again.");
-    }
+  std::string_view after_time = after.substr(0, after.find('-'));
+  if (!after.empty() && time <= after_time) {
+    // Parse the newest id's time and step one microsecond past it.
+    std::tm utc{};
+    std::string text(after_time);
+    long long micros = 0;
+    if (strptime(text.c_str(), "%Y%m%dT%H%M%S", &utc) != nullptr && text.size() >= 22)
+      micros = std::atoll(text.substr(16, 6).c_str());
+    auto base = std::chrono::system_clock::from_time_t(timegm(&utc)) +
+                std::chrono::microseconds(micros + 1);
+    time = CompactUtcTime(base);
   }
-  last_time = time;
-  last_suffix = suffix;
+  std::lock_guard lock(mutex);
   char hex[8];
-  std::snprintf(hex, sizeof hex, "%06x", static_cast<unsigned>(suffix));
+  std::snprintf(hex, sizeof hex, "%06x", static_cast<unsigned>(engine() % 0x1000000));
   return time + "-" + hex;
 }
 
@@ -386,7 +384,20 @@ Result<SnapshotWriter> RawZone::BeginSnapshot(std::string_view dataset, Snapshot
   state->store = store_;
   Manifest& manifest = state->manifest;
   manifest.dataset = std::string(dataset);
-  CB_ASSIGN_OR_RETURN(manifest.snapshot_id, NextSnapshotId(now));
+  // The newest snapshot id under the dataset, committed or being written.
+  CB_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, store_->List(manifest.dataset + "/"));
+  std::string newest;
+  for (const ObjectInfo& object : objects) {
+    std::vector<std::string_view> parts;
+    std::string_view key = object.key;
+    for (size_t at = 0; at != std::string_view::npos;) {
+      size_t slash = key.find('/', at);
+      parts.push_back(key.substr(at, slash == std::string_view::npos ? slash : slash - at));
+      at = slash == std::string_view::npos ? slash : slash + 1;
+    }
+    if (parts.size() >= 3 && parts[2] > newest) newest = std::string(parts[2]);
+  }
+  manifest.snapshot_id = NextSnapshotId(now, newest);
   manifest.date = FormatIsoDate(now);
   manifest.kind = std::move(options.kind);
   manifest.fetched_at = FormatIsoTime(now);

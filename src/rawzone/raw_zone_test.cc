@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -255,7 +256,8 @@ TEST_P(RawZoneTest, FixedClockGivesDateIdAndLayout) {
   Manifest manifest = Land(zone, "sf-spending", {{"sf.csv", kSpendingCsv}});
   EXPECT_EQ(manifest.date, "2026-11-22");
   EXPECT_EQ(manifest.fetched_at, "2026-11-22T12:44:50Z");
-  EXPECT_TRUE(std::regex_match(manifest.snapshot_id, std::regex("20261122T124450Z-[0-9a-f]{6}")))
+  EXPECT_TRUE(
+      std::regex_match(manifest.snapshot_id, std::regex("20261122T124450[.]000000Z-[0-9a-f]{6}")))
       << manifest.snapshot_id;
   EXPECT_EQ(manifest.prefix(), "sf-spending/2026-11-22/" + manifest.snapshot_id + "/");
   EXPECT_EQ(AllKeys(), (std::vector<std::string>{manifest.prefix() + "manifest.json",
@@ -263,6 +265,23 @@ TEST_P(RawZoneTest, FixedClockGivesDateIdAndLayout) {
   if (!folder_.empty()) {
     EXPECT_TRUE(fs::is_regular_file(folder_ + "/raw/" + manifest.prefix() + "sf.csv"));
   }
+}
+
+TEST_P(RawZoneTest, SnapshotsBegunAtTheSameInstantByDifferentWritersKeepTheirOrder) {
+  // Separate RawZone objects stand for separate processes sharing one store;
+  // the frozen clock is the worst case of a coarse or stepped-back clock.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) {
+    RawZone zone(store_.get(), clock_);
+    ids.push_back(Land(zone, "d", {{"a.csv", "a\n" + std::to_string(i) + "\n"}}).snapshot_id);
+  }
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
+  RawZone zone(store_.get(), clock_);
+  Result<std::vector<Manifest>> listed = zone.ListSnapshots("d");
+  ASSERT_TRUE(listed.has_value());
+  ASSERT_EQ(listed->size(), ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ((*listed)[i].snapshot_id, ids[i]);
 }
 
 TEST_P(RawZoneTest, SnapshotsListOldestFirst) {

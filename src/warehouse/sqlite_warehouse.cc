@@ -653,7 +653,11 @@ class SqliteWarehouse : public Warehouse {
     Cell param = Cell::Text(target);
     CB_RETURN_IF_ERROR(ExecuteStatement(db, sql, std::span<const Cell>(&param, 1)));
     if (!read_only)
-      CB_RETURN_IF_ERROR(Exec(db, "PRAGMA " + Quote(schema) + ".journal_mode=WAL",
+      // WAL with synchronous=NORMAL: a commit is atomic and survives a killed
+      // process; only a power cut may lose the last commit, never half of one.
+      CB_RETURN_IF_ERROR(Exec(db,
+                              "PRAGMA " + Quote(schema) + ".journal_mode=WAL; PRAGMA " +
+                                  Quote(schema) + ".synchronous=NORMAL",
                               "cannot set WAL mode on " + file));
     if (db == main_->db) attached_.insert(schema);
     return Ok();

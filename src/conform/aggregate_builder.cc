@@ -36,13 +36,6 @@ int AmountBucketOf(int64_t cents) {
   return bucket;
 }
 
-size_t AggregateBuilder::KeyHash::operator()(const Key& key) const {
-  uint64_t h =
-      static_cast<uint64_t>(key.year) * 0x9E3779B97F4A7C15ull ^ static_cast<uint64_t>(key.bucket);
-  for (uint32_t value : key.classes) h = (h ^ value) * 0xff51afd7ed558ccdull;
-  return static_cast<size_t>(h ^ (h >> 32));
-}
-
 AggregateBuilder::ColumnSource AggregateBuilder::Locate(const std::string& column) const {
   ColumnSource source;
   if (column == mapping_.fiscal_year_column) {
@@ -101,30 +94,74 @@ AggregateBuilder::AggregateBuilder(const Mapping& mapping, const AggregateSpec& 
   if (classes_.size() > kMaxClasses) classes_.resize(kMaxClasses);
 }
 
-void AggregateBuilder::Add(const ConformedFact& fact) {
-  Key key;
-  key.year = by_year_ ? fact.fiscal_year : 0;
-  key.bucket = spec_.histogram ? AmountBucketOf(fact.cents) : 0;
+AggregateBuilder::Prepared AggregateBuilder::Prepare(const ConformedFact& fact) const {
+  Prepared prepared{};
+  prepared.year = by_year_ ? fact.fiscal_year : 0;
+  prepared.bucket = spec_.histogram ? AmountBucketOf(fact.cents) : 0;
+  uint64_t h = static_cast<uint64_t>(static_cast<uint32_t>(prepared.year)) << 32 |
+               static_cast<uint32_t>(prepared.bucket);
+  h *= 0x9E3779B97F4A7C15ull;
   for (size_t i = 0; i < classes_.size(); ++i) {
     const ClassSource& source = classes_[i];
     uint32_t member = fact.member_indexes[source.dimension];
-    key.classes[i] = source.level < 0 ? member
-                                      : (*dimensions_)[source.dimension].LevelNode(
-                                            member, static_cast<size_t>(source.level));
+    prepared.classes[i] = source.level < 0 ? member
+                                           : (*dimensions_)[source.dimension].LevelNode(
+                                                 member, static_cast<size_t>(source.level));
+    h = (h ^ prepared.classes[i]) * 0xff51afd7ed558ccdull;
   }
-  auto [entry, inserted] = fine_.try_emplace(key);
-  if (inserted) entry->second.members = fact.member_indexes;
-  entry->second.stats.Add(fact.cents);
+  prepared.hash = h ^ (h >> 31);
+  __builtin_prefetch(&slots_[prepared.hash & (slots_.size() - 1)]);
+  return prepared;
+}
+
+void AggregateBuilder::Commit(const ConformedFact& fact, const Prepared& prepared) {
+  size_t mask = slots_.size() - 1;
+  for (size_t i = prepared.hash & mask;; i = (i + 1) & mask) {
+    Slot& slot = slots_[i];
+    if (!slot.used) {
+      slot.used = true;
+      slot.year = prepared.year;
+      slot.bucket = prepared.bucket;
+      slot.classes = prepared.classes;
+      slot.members = fact.member_indexes;
+      slot.stats.Add(fact.cents);
+      if (++used_ * 2 > slots_.size()) Grow();
+      return;
+    }
+    if (slot.year == prepared.year && slot.bucket == prepared.bucket &&
+        slot.classes == prepared.classes) {
+      slot.stats.Add(fact.cents);
+      return;
+    }
+  }
+}
+
+void AggregateBuilder::Grow() {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(old.size() * 2, Slot());
+  size_t mask = slots_.size() - 1;
+  for (const Slot& slot : old) {
+    if (!slot.used) continue;
+    uint64_t h = static_cast<uint64_t>(static_cast<uint32_t>(slot.year)) << 32 |
+                 static_cast<uint32_t>(slot.bucket);
+    h *= 0x9E3779B97F4A7C15ull;
+    for (size_t c = 0; c < classes_.size(); ++c) h = (h ^ slot.classes[c]) * 0xff51afd7ed558ccdull;
+    h ^= h >> 31;
+    size_t i = h & mask;
+    while (slots_[i].used) i = (i + 1) & mask;
+    slots_[i] = slot;
+  }
 }
 
 std::vector<AggregateRow> AggregateBuilder::Finish(
     const std::function<const std::vector<std::string>&(size_t, uint32_t)>& member_values) const {
   std::map<std::pair<std::vector<std::string>, int>, AggregateStats> coarse;
-  for (const auto& [key, entry] : fine_) {
-    const AggregateStats& stats = entry.stats;
+  for (const Slot& slot : slots_) {
+    if (!slot.used) continue;
+    const AggregateStats& stats = slot.stats;
     auto value_of = [&](const ColumnSource& source) -> std::string {
-      if (source.year) return std::to_string(key.year);
-      return member_values(source.dimension, entry.members[source.dimension])[source.position];
+      if (source.year) return std::to_string(slot.year);
+      return member_values(source.dimension, slot.members[source.dimension])[source.position];
     };
     if (has_equals_filter_) {
       std::string value = value_of(equals_source_);
@@ -137,7 +174,7 @@ std::vector<AggregateRow> AggregateBuilder::Finish(
       continue;
     std::vector<std::string> groups;
     for (const ColumnSource& source : group_sources_) groups.push_back(value_of(source));
-    coarse[{std::move(groups), spec_.histogram ? key.bucket : -1}].Merge(stats);
+    coarse[{std::move(groups), spec_.histogram ? slot.bucket : -1}].Merge(stats);
   }
   std::vector<AggregateRow> rows;
   rows.reserve(coarse.size());

@@ -42,7 +42,23 @@ class AggregateBuilder {
   AggregateBuilder(const Mapping& mapping, const AggregateSpec& spec,
                    const std::vector<DimensionBuilder>* dimensions);
 
-  void Add(const ConformedFact& fact);
+  // Counts `fact`. Add() is Prepare() then Commit(); a caller adding one fact
+  // to several aggregates prepares all of them first, so their table lookups
+  // are in flight together instead of one cache miss after another.
+  void Add(const ConformedFact& fact) { Commit(fact, Prepare(fact)); }
+
+  // Facts are counted per fine key: year, bucket and, for every column the
+  // aggregate reads, the class that decides its value (the member's name-path
+  // node for a level's name or code, the member itself for an attribute).
+  static constexpr size_t kMaxClasses = 6;
+  struct Prepared {
+    uint64_t hash;
+    int32_t year;
+    int32_t bucket;
+    std::array<uint32_t, kMaxClasses> classes;
+  };
+  Prepared Prepare(const ConformedFact& fact) const;
+  void Commit(const ConformedFact& fact, const Prepared& prepared);
 
   // `member_values(d, index)` returns the resolved values
   // (DimensionSpec::columns() order) of member index `index` of dimension `d`.
@@ -56,23 +72,17 @@ class AggregateBuilder {
   bool by_fiscal_year() const { return by_year_; }
 
  private:
-  // Facts are counted per fine key: year, bucket and, for every column the
-  // aggregate reads, the class that decides its value (the member's name-path
-  // node for a level's name or code, the member itself for an attribute).
-  static constexpr size_t kMaxClasses = 6;
-  struct Key {
+  // Open addressing with the key and its running stats inline: one cache
+  // line or two per lookup, no allocation per key.
+  struct Slot {
+    bool used = false;
     int32_t year = 0;
     int32_t bucket = 0;
     std::array<uint32_t, kMaxClasses> classes{};
-    bool operator==(const Key&) const = default;
-  };
-  struct Entry {
     AggregateStats stats;
     std::array<uint32_t, kMaxDimensions> members{};  // a representative member per dimension
   };
-  struct KeyHash {
-    size_t operator()(const Key& key) const;
-  };
+  void Grow();
   // Where a column's value comes from: the year, or (dimension, position).
   struct ColumnSource {
     bool year = false;
@@ -99,7 +109,8 @@ class AggregateBuilder {
   bool has_contains_filter_ = false;
   ColumnSource contains_source_;
   std::string contains_lower_;
-  std::unordered_map<Key, Entry, KeyHash> fine_;
+  std::vector<Slot> slots_ = std::vector<Slot>(1024);
+  size_t used_ = 0;
 };
 
 // The histogram bucket of an amount (see AmountBuckets in pipeline).

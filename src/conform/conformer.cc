@@ -190,10 +190,15 @@ std::string DimensionBuilder::MemberKey(const std::vector<std::string>& cleaned,
   return key;
 }
 
-int64_t DimensionBuilder::Observe(const std::vector<std::string_view>& raw_values,
-                                  uint32_t* member_index) {
+uint64_t DimensionBuilder::Hash(const std::vector<std::string_view>& raw_values) const {
   uint64_t hash = 0;
   for (std::string_view value : raw_values) hash = HashField(value, hash);
+  __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
+  return hash;
+}
+
+int64_t DimensionBuilder::Observe(const std::vector<std::string_view>& raw_values, uint64_t hash,
+                                  uint32_t* member_index) {
   size_t mask = slots_.size() - 1;
   for (size_t i = hash & mask; slots_[i].tuple != UINT32_MAX; i = (i + 1) & mask) {
     Slot& slot = slots_[i];
@@ -382,7 +387,8 @@ Result<RowConformer> RowConformer::Make(const Mapping& mapping,
                     " that mapping " + mapping.name + " needs (the header has: " + found +
                     "); is this the right file for the dataset?");
   }
-  conformer.values_.reserve(16);
+  conformer.values_.resize(mapping.dimensions.size());
+  conformer.hashes_.resize(mapping.dimensions.size());
   return conformer;
 }
 
@@ -439,11 +445,15 @@ bool RowConformer::Conform(const CsvRecord& record, ConformedFact* fact, RowProb
   }
   fact->fiscal_year = static_cast<int32_t>(*year);
   fact->cents = *cents;
-  for (size_t d = 0; d < dimension_indexes_.size(); ++d) {
-    values_.clear();
-    for (int index : dimension_indexes_[d]) values_.push_back(fields[index]);
-    fact->member_ids[d] = (*dimensions_)[d].Observe(values_, &fact->member_indexes[d]);
+  const size_t dimensions = dimension_indexes_.size();
+  for (size_t d = 0; d < dimensions; ++d) {
+    values_[d].clear();
+    for (int index : dimension_indexes_[d]) values_[d].push_back(fields[index]);
+    hashes_[d] = (*dimensions_)[d].Hash(values_[d]);
   }
+  for (size_t d = 0; d < dimensions; ++d)
+    fact->member_ids[d] =
+        (*dimensions_)[d].Observe(values_[d], hashes_[d], &fact->member_indexes[d]);
   return true;
 }
 

@@ -45,7 +45,15 @@ class DimensionBuilder {
   // Records one row's raw values (in DimensionSpec::columns() order) and
   // returns the member's surrogate id. The hot path: one hash lookup for a
   // combination seen before.
-  int64_t Observe(const std::vector<std::string_view>& raw_values, uint32_t* member_index);
+  int64_t Observe(const std::vector<std::string_view>& raw_values, uint32_t* member_index) {
+    return Observe(raw_values, Hash(raw_values), member_index);
+  }
+  // The same with the values' hash computed earlier by Hash(), which also
+  // starts fetching the slot it lands on: hashing every dimension of a row
+  // before observing any keeps their cache misses in flight together.
+  uint64_t Hash(const std::vector<std::string_view>& raw_values) const;
+  int64_t Observe(const std::vector<std::string_view>& raw_values, uint64_t hash,
+                  uint32_t* member_index);
 
   // The name-path node of member `member_index` at `level`: members sharing
   // a node share that level's name, code and spelling after Resolve().
@@ -147,8 +155,9 @@ class RowConformer {
   size_t field_count_ = 0;
   int year_index_ = -1;
   int amount_index_ = -1;
-  std::vector<std::vector<int>> dimension_indexes_;  // per dimension, columns() order
-  std::vector<std::string_view> values_;
+  std::vector<std::vector<int>> dimension_indexes_;    // per dimension, columns() order
+  std::vector<std::vector<std::string_view>> values_;  // per dimension
+  std::vector<uint64_t> hashes_;                       // per dimension
 };
 
 }  // namespace citybooks

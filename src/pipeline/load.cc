@@ -100,6 +100,7 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
   }
   std::vector<AggregateBuilder> aggregates;
   aggregates.reserve(mapping.aggregates.size());
+  std::vector<AggregateBuilder::Prepared> prepared(mapping.aggregates.size());
   for (const AggregateSpec& aggregate : mapping.aggregates)
     aggregates.emplace_back(mapping, aggregate, &builders);
 
@@ -153,7 +154,8 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
         row[2 + dimension_count] = Cell::Int(fact.cents);
         row[3 + dimension_count] = Cell::Int(run_id);
         CB_RETURN_IF_ERROR(facts->Append(row));
-        for (AggregateBuilder& aggregate : aggregates) aggregate.Add(fact);
+        for (size_t a = 0; a < aggregates.size(); ++a) prepared[a] = aggregates[a].Prepare(fact);
+        for (size_t a = 0; a < aggregates.size(); ++a) aggregates[a].Commit(fact, prepared[a]);
         ++accounting.rows_loaded;
         accounting.amount_loaded_cents += fact.cents;
         accounting.amount_read_cents += fact.cents;

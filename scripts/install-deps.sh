@@ -10,8 +10,11 @@ debian_packages=(
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
   libsqlite3-dev sqlite3 libssl-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs npm
 )
+# Node.js may come from elsewhere than Debian (its own build bundles npm and
+# conflicts with Debian's npm package), so it is checked by command.
+command -v node >/dev/null 2>&1 || debian_packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || debian_packages+=(npm)
 
 missing=()
 for package in "${debian_packages[@]}"; do

@@ -163,6 +163,28 @@ class Random {
   std::array<uint64_t, 4> state_;
 };
 
+// A well-mixed hash of a few words (splitmix64 finalisers), to derive
+// decisions that must be the same every time a member appears.
+uint64_t MixHash(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
+  uint64_t h = 0x243F6A8885A308D3ULL;
+  for (uint64_t word : {a, b, c, d}) {
+    h ^= word + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+  }
+  return h;
+}
+
+// The cube root of x in [0, 1] by Newton's method: IEEE arithmetic only, so
+// the result (and the bytes generated from it) does not depend on libm.
+double CubeRoot(double x) {
+  if (x <= 0) return 0;
+  double y = 1.0;
+  for (int i = 0; i < 100; ++i) y = (2.0 * y + x / (y * y)) / 3.0;
+  return y;
+}
+
 // 10^x using only IEEE addition, multiplication and division (a Taylor series
 // for the fractional part), so amounts are the same bytes on every libm.
 double Pow10(double x) {
@@ -226,6 +248,18 @@ struct Catalog {
   // (GEN/UNA, HSA/DSS, DEM/ECD).
   std::vector<uint32_t> alternate_department_programs;
 };
+
+// The three dimensions a row draws members from, in a fixed order, their
+// name columns, and the dirt each can carry.
+using DimensionOf = const Dimension* (*)(const Catalog&);
+constexpr std::array<DimensionOf, 3> kDimensions = {[](const Catalog& c) { return &c.program; },
+                                                    [](const Catalog& c) { return &c.type; },
+                                                    [](const Catalog& c) { return &c.fund; }};
+constexpr std::array<std::array<Column, 3>, 3> kDimensionNameColumns = {{
+    {kOrganizationGroup, kDepartment, kProgram},
+    {kCharacter, kObject, kSubObject},
+    {kFundType, kFund, kFundCategory},
+}};
 
 Result<Dimension> LoadDimension(std::string_view file, Column first_column,
                                 std::vector<std::string_view> csv_columns,
@@ -419,6 +453,14 @@ enum class Dirt {
   kCount
 };
 
+const std::array<std::vector<Dirt>, 3> kDirtKinds = {{
+    {Dirt::kUpperCaseYesNo, Dirt::kCasing, Dirt::kNullProgram, Dirt::kNullDepartmentRda,
+     Dirt::kPaddedName, Dirt::kAlternateCode},
+    {Dirt::kCasing, Dirt::kNullCharacter, Dirt::kNullObject, Dirt::kNullSubObject,
+     Dirt::kPaddedName, Dirt::kAlternateCode},
+    {Dirt::kCasing, Dirt::kPaddedName, Dirt::kAlternateCode},
+}};
+
 enum class Malformation { kTooFewFields, kTooManyFields, kBadAmount, kBadFiscalYear, kCount };
 
 // Title case as the city's books write it: each space-separated word starts
@@ -499,6 +541,8 @@ class SfWriter {
       years_.push_back(std::to_string(year));
     }
     buffer_.reserve(kFlushBytes + (size_t{64} << 10));
+    // Three dimensions each dirty with this chance give dirt_rate of rows.
+    member_dirt_rate_ = 1.0 - CubeRoot(1.0 - options.dirt_rate);
   }
 
   Result<SfGenStats> Run() {
@@ -539,7 +583,22 @@ class SfWriter {
 
     ++stats_.rows;
     const bool bad = random_.Chance(options_.bad_rate);
-    const bool dirty = random_.Chance(options_.dirt_rate);
+    // Dirt is a property of a member in an era, as in the real extract (a
+    // name spelled one way in the years of one chart of accounts): every row
+    // of a dirty (member, era) carries the same dirt, so the distinct
+    // spellings stay few however many rows are written.
+    const std::array<const Member*, 3> row_members = {program, &type, &fund};
+    std::array<uint64_t, 3> dirt_hash{};
+    bool dirty = false;
+    for (size_t d = 0; d < 3; ++d) {
+      const Dimension& dimension = *kDimensions[d](catalog_);
+      uint64_t index = static_cast<uint64_t>(row_members[d] - dimension.members.data());
+      uint64_t h = MixHash(options_.seed, d, index, static_cast<uint64_t>(era));
+      if (static_cast<double>(h >> 11) * 0x1.0p-53 < member_dirt_rate_) {
+        dirt_hash[d] = h | 1;  // nonzero marks the dimension dirty
+        dirty = true;
+      }
+    }
     if (!bad) stats_.good_amount_cents += cents;
     const std::string& side = revenue ? catalog_.revenue_name : catalog_.spending_name;
 
@@ -562,17 +621,13 @@ class SfWriter {
     amount_.clear();
     AppendCents(&amount_, cents);
     std::array<std::string_view, kColumnCount> fields;
-    if (dirty) {
-      // The alternate-department dirt needs a program from GEN, HSA or DEM.
-      Dirt dirt = static_cast<Dirt>(random_.Below(static_cast<uint64_t>(Dirt::kCount)));
-      if (dirt == Dirt::kAlternateCode && random_.Chance(0.5)) {
-        const auto& pool = catalog_.alternate_department_programs;
-        program = &catalog_.program.members[pool[random_.Below(pool.size())]];
-      }
-      Fill(&fields, years_[year_index], side, *program, type, fund);
-      ApplyDirt(dirt, *program, type, fund, &fields);
-    } else {
-      Fill(&fields, years_[year_index], side, *program, type, fund);
+    Fill(&fields, years_[year_index], side, *program, type, fund);
+    for (size_t d = 0; d < 3; ++d) {
+      if (dirt_hash[d] == 0) continue;
+      Random choice(dirt_hash[d]);
+      const std::vector<Dirt>& kinds = kDirtKinds[d];
+      Dirt dirt = kinds[choice.Below(kinds.size())];
+      ApplyDirt(dirt, d, *row_members[d], choice, &fields);
     }
     if (bad) {
       ++stats_.bad_rows;
@@ -615,32 +670,34 @@ class SfWriter {
 
   // Rewrites *fields with one kind of the real extract's dirt. The row stays
   // one a loader must accept.
-  void ApplyDirt(Dirt dirt, const Member& program, const Member& type, const Member& fund,
+  void ApplyDirt(Dirt dirt, size_t dimension_index, const Member& member, Random& random,
                  std::array<std::string_view, kColumnCount>* fields) {
+    std::string& scratch = scratch_[dimension_index];
+    const std::array<Column, 3>& names = kDimensionNameColumns[dimension_index];
     switch (dirt) {
       case Dirt::kUpperCaseYesNo:
-        scratch_ = UpperCase((*fields)[kRelatedGovtUnits]);
-        (*fields)[kRelatedGovtUnits] = scratch_;
+        scratch = UpperCase((*fields)[kRelatedGovtUnits]);
+        (*fields)[kRelatedGovtUnits] = scratch;
         return;
       case Dirt::kCasing: {
-        Column column = kNameColumns[random_.Below(kNameColumns.size())];
+        Column column = names[random.Below(names.size())];
         std::string_view name = (*fields)[column];
-        uint64_t first = random_.Below(3);
+        uint64_t first = random.Below(3);
         for (uint64_t k = 0; k < 3; ++k) {
           switch ((first + k) % 3) {
             case 0:
-              scratch_ = UpperCase(name);
+              scratch = UpperCase(name);
               break;
             case 1:
-              scratch_ = LowerCase(name);
+              scratch = LowerCase(name);
               break;
             default:
-              scratch_ = TitleCase(name);
+              scratch = TitleCase(name);
               break;
           }
-          if (scratch_ != name) break;
+          if (scratch != name) break;
         }
-        (*fields)[column] = scratch_;
+        (*fields)[column] = scratch;
         return;
       }
       case Dirt::kNullProgram:
@@ -664,43 +721,39 @@ class SfWriter {
         (*fields)[kDepartmentCode] = "RDA";
         return;
       case Dirt::kPaddedName: {
-        Column column = kNameColumns[random_.Below(kNameColumns.size())];
+        Column column = names[random.Below(names.size())];
         std::string_view name = (*fields)[column];
-        switch (random_.Below(3)) {
+        switch (random.Below(3)) {
           case 0:
-            scratch_ = " " + std::string(name);
+            scratch = " " + std::string(name);
             break;
           case 1:
-            scratch_ = std::string(name) + " ";
+            scratch = std::string(name) + " ";
             break;
           default:
-            scratch_ = " " + std::string(name) + " ";
+            scratch = " " + std::string(name) + " ";
             break;
         }
-        (*fields)[column] = scratch_;
+        (*fields)[column] = scratch;
         return;
       }
       case Dirt::kAlternateCode: {
-        // Levels of this row whose name carries another code.
-        std::array<std::pair<const Dimension*, const Member*>, 3> dimensions = {
-            std::pair{&catalog_.program, &program}, std::pair{&catalog_.type, &type},
-            std::pair{&catalog_.fund, &fund}};
-        std::array<std::pair<Column, int>, 6> candidates;
+        // Levels of this member whose name carries another code.
+        const Dimension& dimension = *kDimensions[dimension_index](catalog_);
+        std::array<std::pair<Column, int>, 3> candidates;
         size_t count = 0;
-        for (const auto& [dimension, member] : dimensions) {
-          for (size_t level = 0; level < dimension->levels.size(); ++level) {
-            if (member->alternates[level] >= 0) {
-              candidates[count++] = {dimension->levels[level].code, member->alternates[level]};
-            }
+        for (size_t level = 0; level < dimension.levels.size(); ++level) {
+          if (member.alternates[level] >= 0) {
+            candidates[count++] = {dimension.levels[level].code, member.alternates[level]};
           }
         }
         if (count == 0) {  // no name here has another code: fall back to casing
-          ApplyDirt(Dirt::kCasing, program, type, fund, fields);
+          ApplyDirt(Dirt::kCasing, dimension_index, member, random, fields);
           return;
         }
-        const auto& [column, list] = candidates[random_.Below(count)];
+        const auto& [column, list] = candidates[random.Below(count)];
         const std::vector<std::string>& codes = catalog_.alternate_codes[list];
-        size_t pick = random_.Below(codes.size() - 1);
+        size_t pick = random.Below(codes.size() - 1);
         if (codes[pick] == (*fields)[column]) pick = codes.size() - 1;
         (*fields)[column] = codes[pick];
         return;
@@ -769,8 +822,9 @@ class SfWriter {
   std::string data_loaded_at_;
   std::string row_tail_;  // ",<data_as_of>,<data_loaded_at>\n"
   std::string buffer_;
-  std::string amount_;   // the current dirty or malformed row's amount
-  std::string scratch_;  // the current row's rewritten value
+  std::string amount_;                  // the current dirty or malformed row's amount
+  std::array<std::string, 3> scratch_;  // the current row's rewritten value, per dimension
+  double member_dirt_rate_ = 0;         // chance that a (member, era) of one dimension is dirty
 };
 
 }  // namespace

@@ -94,9 +94,44 @@ std::vector<CheckSpec> BuiltInChecks(const Mapping& mapping, const std::vector<C
   return checks;
 }
 
+std::optional<double> DaysSince(const std::string& value, int fiscal_year_start_month,
+                                std::chrono::system_clock::time_point now) {
+  using namespace std::chrono;
+  auto number = [&](size_t at, size_t length) -> std::optional<int> {
+    if (value.size() < at + length) return std::nullopt;
+    auto parsed = ParseInt(std::string_view(value).substr(at, length));
+    if (!parsed) return std::nullopt;
+    return static_cast<int>(*parsed);
+  };
+  year_month_day day;
+  if (value.size() == 4 && number(0, 4)) {
+    // A fiscal year ends the day before its successor starts.
+    int year = *number(0, 4);
+    day = fiscal_year_start_month == 1
+              ? year_month_day(std::chrono::year(year), month(12), std::chrono::day(31))
+              : year_month_day(
+                    sys_days(year_month_day(std::chrono::year(year),
+                                            month(static_cast<unsigned>(fiscal_year_start_month)),
+                                            std::chrono::day(1))) -
+                    days(1));
+  } else if (value.size() >= 10 && value[4] == '-' && value[7] == '-' && number(0, 4) &&
+             number(5, 2) && number(8, 2)) {
+    day = year_month_day(std::chrono::year(*number(0, 4)),
+                         month(static_cast<unsigned>(*number(5, 2))),
+                         std::chrono::day(static_cast<unsigned>(*number(8, 2))));
+    if (!day.ok()) return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  return duration<double, days::period>(now - sys_days(day)).count();
+}
+
 Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, const CheckSpec& check,
-                             const LoadAccounting& accounting, int64_t warehouse_facts,
-                             int64_t warehouse_cents, const std::string& partition_filter) {
+                             const CheckContext& context) {
+  const LoadAccounting& accounting = context.accounting;
+  const int64_t warehouse_facts = context.warehouse_facts;
+  const int64_t warehouse_cents = context.warehouse_cents;
+  const std::string& partition_filter = context.partition_filter;
   CheckResult result;
   result.name = check.name;
   result.type = check.type;
@@ -211,11 +246,8 @@ Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, cons
     CB_ASSIGN_OR_RETURN(QueryResult latest,
                         load.Query("SELECT MAX(" + Quote(columns[0]) + ") FROM " + table));
     std::string value = latest.rows.empty() ? "" : ValueToString(latest.rows[0][0]);
-    CB_ASSIGN_OR_RETURN(QueryResult age, load.Query("SELECT julianday('now') - julianday(?)",
-                                                    std::vector<Cell>{Cell::Text(value)}));
-    double days = age.rows.empty() || !std::holds_alternative<double>(age.rows[0][0])
-                      ? 1e9
-                      : std::get<double>(age.rows[0][0]);
+    std::optional<double> age = DaysSince(value, mapping.fiscal_year_start_month, context.now);
+    double days = age.value_or(1e9);  // missing or not a date: stale
     result.failing = days <= static_cast<double>(check.max_age_days) ? 0 : 1;
     result.details = "newest " + columns[0] + " is " + (value.empty() ? "missing" : value) +
                      ", at most " + std::to_string(check.max_age_days) + " days old allowed";

@@ -3,7 +3,9 @@
 // the dataset's tables; its result (passes too) goes to cb_quality.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,12 +42,29 @@ struct LoadAccounting {
 // and `extra` (from the config).
 std::vector<CheckSpec> BuiltInChecks(const Mapping& mapping, const std::vector<CheckSpec>& extra);
 
-// Runs one check. `partition_filter` restricts fact-table checks to the
-// partitions this load replaced, e.g. "fiscal_year IN (2020, 2021)"; empty
-// means the whole table. `warehouse_facts`/`warehouse_cents` are what the
-// fact table holds for those partitions (for reconcile).
+// What a check may compare against besides the tables.
+struct CheckContext {
+  LoadAccounting accounting;
+  // What the fact table holds for the partitions this load replaced.
+  int64_t warehouse_facts = 0;
+  int64_t warehouse_cents = 0;
+  // Restricts fact-table checks to those partitions, e.g.
+  // "fiscal_year IN (2020, 2021)"; empty means the whole table.
+  std::string partition_filter;
+  // "Now" for freshness.
+  std::chrono::system_clock::time_point now;
+};
+
+// Runs one check inside `load`. Only portable SQL is sent; date arithmetic
+// (freshness) is done here.
 Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, const CheckSpec& check,
-                             const LoadAccounting& accounting, int64_t warehouse_facts,
-                             int64_t warehouse_cents, const std::string& partition_filter);
+                             const CheckContext& context);
+
+// Days from the value of a date-like column to `now`: an ISO date or
+// timestamp ("2024-06-30", "2024-06-30T12:00:00Z") counts from that day, a
+// bare year (a fiscal year) from the end of that fiscal year. nullopt when
+// the value is neither.
+std::optional<double> DaysSince(const std::string& value, int fiscal_year_start_month,
+                                std::chrono::system_clock::time_point now);
 
 }  // namespace citybooks

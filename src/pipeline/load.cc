@@ -336,10 +336,10 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
       CB_RETURN_IF_ERROR(partitions->Append(cells));
     }
   }
+  CheckContext check_context{accounting, warehouse_facts, warehouse_cents, partition_filter,
+                             job.context.clock->Now()};
   for (const CheckSpec& check : BuiltInChecks(mapping, job.dataset.checks)) {
-    CB_ASSIGN_OR_RETURN(CheckResult result,
-                        RunCheck(load, mapping, check, accounting, warehouse_facts, warehouse_cents,
-                                 partition_filter));
+    CB_ASSIGN_OR_RETURN(CheckResult result, RunCheck(load, mapping, check, check_context));
     summary.checks.push_back(std::move(result));
   }
   summary.partitions.assign(years.begin(), years.end());

@@ -1,42 +1,14 @@
 #include "check/checks.h"
 
-#include <nlohmann/json.hpp>
-
 #include "common/text.h"
+#include "warehouse/result_json.h"
 
 namespace citybooks {
 
 namespace {
 
-std::string Quote(const std::string& identifier) { return "\"" + identifier + "\""; }
-
 std::string Sample(const QueryResult& result, size_t limit = 5) {
-  nlohmann::json rows = nlohmann::json::array();
-  for (size_t r = 0; r < result.rows.size() && r < limit; ++r) {
-    nlohmann::json row = nlohmann::json::object();
-    for (size_t c = 0; c < result.columns.size(); ++c) {
-      const Value& value = result.rows[r][c];
-      if (std::holds_alternative<int64_t>(value)) {
-        row[result.columns[c]] = std::get<int64_t>(value);
-      } else if (std::holds_alternative<double>(value)) {
-        row[result.columns[c]] = std::get<double>(value);
-      } else if (std::holds_alternative<std::string>(value)) {
-        row[result.columns[c]] = std::get<std::string>(value);
-      } else {
-        row[result.columns[c]] = nullptr;
-      }
-    }
-    rows.push_back(std::move(row));
-  }
-  return rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-int64_t IntAt(const QueryResult& result, size_t row = 0, size_t column = 0) {
-  if (result.rows.size() <= row) return 0;
-  const Value& value = result.rows[row][column];
-  if (std::holds_alternative<int64_t>(value)) return std::get<int64_t>(value);
-  if (std::holds_alternative<double>(value)) return static_cast<int64_t>(std::get<double>(value));
-  return 0;
+  return RowsToJson(result, limit).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 bool IsFactTable(const Mapping& mapping, const std::string& table) {
@@ -143,21 +115,22 @@ Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, cons
   if (check.type == "not_null") {
     std::string condition;
     for (size_t i = 0; i < columns.size(); ++i)
-      condition += (i ? " OR " : "") + Quote(columns[i]) + " IS NULL";
+      condition += (i ? " OR " : "") + QuoteIdentifier(columns[i]) + " IS NULL";
     std::string sql = "SELECT * FROM " + table +
                       Where(mapping, check.table, partition_filter, condition) + " LIMIT 5";
     CB_ASSIGN_OR_RETURN(QueryResult sample, load.Query(sql));
     CB_ASSIGN_OR_RETURN(QueryResult count,
                         load.Query("SELECT COUNT(*) FROM " + table +
                                    Where(mapping, check.table, partition_filter, condition)));
-    result.failing = IntAt(count);
+    result.failing = count.IntAt();
     result.sample = Sample(sample);
     result.details = result.failing == 0 ? "no NULL in " + Join(columns, ", ")
                                          : FormatCount(result.failing) + " rows have a NULL in " +
                                                Join(columns, ", ");
   } else if (check.type == "unique") {
     std::string list;
-    for (size_t i = 0; i < columns.size(); ++i) list += (i ? ", " : "") + Quote(columns[i]);
+    for (size_t i = 0; i < columns.size(); ++i)
+      list += (i ? ", " : "") + QuoteIdentifier(columns[i]);
     CB_ASSIGN_OR_RETURN(QueryResult groups,
                         load.Query("SELECT " + list + ", COUNT(*) AS copies FROM " + table +
                                    Where(mapping, check.table, partition_filter, "") +
@@ -174,7 +147,7 @@ Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, cons
       in += i ? ", ?" : "?";
       params.push_back(Cell::Text(check.values[i]));
     }
-    std::string column = Quote(columns[0]);
+    std::string column = QuoteIdentifier(columns[0]);
     CB_ASSIGN_OR_RETURN(
         QueryResult groups,
         load.Query("SELECT " + column + ", COUNT(*) AS n FROM " + table +
@@ -182,7 +155,7 @@ Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, cons
                              column + " IS NULL OR " + column + " NOT IN (" + in + ")") +
                        " GROUP BY " + column + " ORDER BY n DESC",
                    params));
-    for (size_t r = 0; r < groups.rows.size(); ++r) result.failing += IntAt(groups, r, 1);
+    for (size_t r = 0; r < groups.rows.size(); ++r) result.failing += groups.IntAt(r, 1);
     result.sample = Sample(groups);
     result.details = result.failing == 0 ? columns[0] + " holds only accepted values"
                                          : FormatCount(result.failing) + " rows hold a value of " +
@@ -190,8 +163,8 @@ Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, cons
   } else if (check.type == "relationships") {
     auto dot = check.to.find('.');
     std::string to_table = load.Qualify(check.to.substr(0, dot));
-    std::string to_column = Quote(check.to.substr(dot + 1));
-    std::string column = Quote(columns[0]);
+    std::string to_column = QuoteIdentifier(check.to.substr(dot + 1));
+    std::string column = QuoteIdentifier(columns[0]);
     std::string condition = column + " IS NOT NULL AND " + column + " NOT IN (SELECT " + to_column +
                             " FROM " + to_table + ")";
     CB_ASSIGN_OR_RETURN(QueryResult count,
@@ -201,15 +174,16 @@ Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, cons
         QueryResult sample,
         load.Query("SELECT * FROM " + table +
                    Where(mapping, check.table, partition_filter, condition) + " LIMIT 5"));
-    result.failing = IntAt(count);
+    result.failing = count.IntAt();
     result.sample = Sample(sample);
     result.details = result.failing == 0 ? "every " + columns[0] + " is found in " + check.to
                                          : FormatCount(result.failing) + " rows have a " +
                                                columns[0] + " missing from " + check.to;
   } else if (check.type == "many_to_one") {
     std::string names;
-    for (size_t i = 0; i + 1 < columns.size(); ++i) names += (i ? ", " : "") + Quote(columns[i]);
-    std::string code = Quote(columns.back());
+    for (size_t i = 0; i + 1 < columns.size(); ++i)
+      names += (i ? ", " : "") + QuoteIdentifier(columns[i]);
+    std::string code = QuoteIdentifier(columns.back());
     CB_ASSIGN_OR_RETURN(
         QueryResult groups,
         load.Query("SELECT " + names + ", COUNT(DISTINCT " + code + ") AS codes FROM " + table +
@@ -222,7 +196,7 @@ Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, cons
             : FormatCount(result.failing) + " name paths have more than one " + columns.back();
   } else if (check.type == "row_count_min") {
     CB_ASSIGN_OR_RETURN(QueryResult count, load.Query("SELECT COUNT(*) FROM " + table));
-    int64_t rows = IntAt(count);
+    int64_t rows = count.IntAt();
     result.failing = rows >= check.min ? 0 : 1;
     result.details = FormatCount(rows) + " rows, at least " + FormatCount(check.min) + " required";
     result.sample = "[]";
@@ -243,8 +217,8 @@ Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, cons
                      FormatCents(warehouse_cents) + ")";
     result.sample = "[]";
   } else if (check.type == "freshness") {
-    CB_ASSIGN_OR_RETURN(QueryResult latest,
-                        load.Query("SELECT MAX(" + Quote(columns[0]) + ") FROM " + table));
+    CB_ASSIGN_OR_RETURN(QueryResult latest, load.Query("SELECT MAX(" + QuoteIdentifier(columns[0]) +
+                                                       ") FROM " + table));
     std::string value = latest.rows.empty() ? "" : ValueToString(latest.rows[0][0]);
     std::optional<double> age = DaysSince(value, mapping.fiscal_year_start_month, context.now);
     double days = age.value_or(1e9);  // missing or not a date: stale

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <nlohmann/json.hpp>
 
 #include "common/csv_reader.h"
+#include "warehouse/result_json.h"
 
 namespace citybooks {
 
@@ -68,23 +68,7 @@ void PrintResult(const QueryResult& result, OutputFormat format, std::ostream& o
       break;
     }
     case OutputFormat::kJson: {
-      nlohmann::json rows = nlohmann::json::array();
-      for (const auto& row : result.rows) {
-        nlohmann::json object = nlohmann::json::object();
-        for (size_t c = 0; c < row.size(); ++c) {
-          const Value& value = row[c];
-          if (std::holds_alternative<int64_t>(value)) {
-            object[result.columns[c]] = std::get<int64_t>(value);
-          } else if (std::holds_alternative<double>(value)) {
-            object[result.columns[c]] = std::get<double>(value);
-          } else if (std::holds_alternative<std::string>(value)) {
-            object[result.columns[c]] = std::get<std::string>(value);
-          } else {
-            object[result.columns[c]] = nullptr;
-          }
-        }
-        rows.push_back(std::move(object));
-      }
+      nlohmann::json rows = RowsToJson(result);
       out << rows.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
       break;
     }

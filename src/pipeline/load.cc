@@ -22,16 +22,6 @@ namespace {
 
 constexpr size_t kMaxQuarantinedLineBytes = 4096;
 
-std::string Quote(const std::string& identifier) { return "\"" + identifier + "\""; }
-
-int64_t IntAt(const QueryResult& result, size_t row = 0, size_t column = 0) {
-  if (result.rows.size() <= row) return 0;
-  const Value& value = result.rows[row][column];
-  if (std::holds_alternative<int64_t>(value)) return std::get<int64_t>(value);
-  if (std::holds_alternative<double>(value)) return static_cast<int64_t>(std::get<double>(value));
-  return 0;
-}
-
 // Test hook (tests/load_crash_test): kill the process after N facts, the way
 // a power cut or OOM kill would, to prove a half-done load leaves nothing.
 int64_t KillAfterRows() {
@@ -86,12 +76,13 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
     const DimensionSpec& dimension = mapping.dimensions[d];
     builders.emplace_back(mapping, dimension);
     std::string columns;
-    for (const std::string& column : dimension.columns()) columns += ", " + Quote(column);
-    CB_ASSIGN_OR_RETURN(QueryResult existing,
-                        load.Query("SELECT " + Quote(dimension.id_column()) + ", member_key" +
-                                   columns + " FROM " + qualify(dimension.table())));
+    for (const std::string& column : dimension.columns()) columns += ", " + QuoteIdentifier(column);
+    CB_ASSIGN_OR_RETURN(
+        QueryResult existing,
+        load.Query("SELECT " + QuoteIdentifier(dimension.id_column()) + ", member_key" + columns +
+                   " FROM " + qualify(dimension.table())));
     for (size_t r = 0; r < existing.rows.size(); ++r) {
-      int64_t id = IntAt(existing, r, 0);
+      int64_t id = existing.IntAt(r, 0);
       auto& values = old_values[d][id];
       for (size_t c = 2; c < existing.rows[r].size(); ++c)
         values.push_back(ValueToString(existing.rows[r][c]));
@@ -216,7 +207,8 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
       for (size_t i = start; i < members.size() && i < start + 500; ++i)
         ids += (ids.empty() ? "" : ", ") + std::to_string(members[i].id);
       CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify(dimension.table()) + " WHERE " +
-                                      Quote(dimension.id_column()) + " IN (" + ids + ")"));
+                                      QuoteIdentifier(dimension.id_column()) + " IN (" + ids +
+                                      ")"));
     }
     CB_ASSIGN_OR_RETURN(auto appender, load.Appender(dimension.table(), columns));
     std::vector<Cell> cells(columns.size());
@@ -247,11 +239,12 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
   // the first time costs no scan of the fact table.
   std::string partition_filter;
   if (!years.empty()) {
-    partition_filter = Quote(mapping.fiscal_year_column) + " IN (" + PartitionList(years) + ")";
+    partition_filter =
+        QuoteIdentifier(mapping.fiscal_year_column) + " IN (" + PartitionList(years) + ")";
     CB_ASSIGN_OR_RETURN(QueryResult held,
                         load.Query("SELECT COUNT(*) FROM " + qualify("cb_partitions") +
                                    " WHERE partition_value IN (" + PartitionList(years) + ")"));
-    if (IntAt(held) > 0) {
+    if (held.IntAt() > 0) {
       Cell run = Cell::Int(run_id);
       CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify(mapping.fact_table) + " WHERE " +
                                           partition_filter + " AND run_id <> ?",
@@ -321,8 +314,8 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
     CB_ASSIGN_OR_RETURN(QueryResult held,
                         load.Query("SELECT COUNT(*), COALESCE(SUM(amount_cents), 0) FROM " +
                                    qualify(mapping.fact_table) + " WHERE " + partition_filter));
-    warehouse_facts = IntAt(held, 0, 0);
-    warehouse_cents = IntAt(held, 0, 1);
+    warehouse_facts = held.IntAt(0, 0);
+    warehouse_cents = held.IntAt(0, 1);
   }
   if (!partition_filter.empty()) {
     CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify("cb_partitions") +
@@ -411,7 +404,7 @@ void RecordFailure(const PipelineContext& context, const std::string& schema,
   auto next =
       (*load)->Query("SELECT COALESCE(MAX(run_id), 0) + 1 FROM " + (*load)->Qualify("cb_runs"));
   if (!next) return;
-  summary.run_id = IntAt(*next);
+  summary.run_id = next->IntAt();
   std::string now = FormatIsoTime(context.clock->Now());
   if (!RecordChecks(**load, summary, now)) return;
   if (!RecordRun(**load, dataset, summary, "failed", started_at, now, message)) return;
@@ -437,9 +430,9 @@ Result<std::vector<LoadSummary>> Load(const PipelineContext& context, const std:
   CB_ASSIGN_OR_RETURN(Mapping mapping, LoadMapping(config->mapping));
   std::string schema = SchemaName(dataset);
   CB_RETURN_IF_ERROR(context.warehouse->EnsureSchema(schema, DatasetTables(mapping)));
-  CB_ASSIGN_OR_RETURN(
-      QueryResult loaded_rows,
-      context.warehouse->Query("SELECT snapshot_id FROM " + Quote(schema) + ".cb_snapshots"));
+  CB_ASSIGN_OR_RETURN(QueryResult loaded_rows,
+                      context.warehouse->Query("SELECT snapshot_id FROM " +
+                                               QuoteIdentifier(schema) + ".cb_snapshots"));
   std::set<std::string> loaded;
   for (const auto& row : loaded_rows.rows) loaded.insert(ValueToString(row[0]));
 
@@ -454,7 +447,7 @@ Result<std::vector<LoadSummary>> Load(const PipelineContext& context, const std:
     CB_ASSIGN_OR_RETURN(auto load, context.warehouse->BeginLoad(schema));
     CB_ASSIGN_OR_RETURN(QueryResult next, load->Query("SELECT COALESCE(MAX(run_id), 0) + 1 FROM " +
                                                       load->Qualify("cb_runs")));
-    int64_t run_id = IntAt(next);
+    int64_t run_id = next.IntAt();
     SnapshotLoad job{context, *config, mapping, schema, manifest};
     Result<LoadSummary> summary = LoadSnapshot(job, *load, run_id);
     std::string failure;

@@ -7,8 +7,6 @@ namespace citybooks {
 
 namespace {
 
-std::string Quote(const std::string& identifier) { return "\"" + identifier + "\""; }
-
 ColumnDef Int(const std::string& name, bool not_null = false) {
   return {name, ColumnType::kInteger, not_null};
 }
@@ -19,11 +17,11 @@ ColumnDef Real(const std::string& name) { return {name, ColumnType::kReal, false
 
 // The dimension index and alias of each column an aggregate touches.
 std::string ColumnRef(const Mapping& mapping, const std::string& column) {
-  if (column == mapping.fiscal_year_column) return "f." + Quote(column);
+  if (column == mapping.fiscal_year_column) return "f." + QuoteIdentifier(column);
   for (size_t d = 0; d < mapping.dimensions.size(); ++d)
     for (const std::string& owned : mapping.dimensions[d].columns())
-      if (owned == column) return "d" + std::to_string(d) + "." + Quote(column);
-  return Quote(column);
+      if (owned == column) return "d" + std::to_string(d) + "." + QuoteIdentifier(column);
+  return QuoteIdentifier(column);
 }
 
 }  // namespace
@@ -181,7 +179,8 @@ SqlWithParams AggregateSelectSql(const Mapping& mapping, const AggregateSpec& ag
     if (!needed) continue;
     std::string alias = "d" + std::to_string(d);
     from += " JOIN " + qualify(dimension.table()) + " " + alias + " ON " + alias + "." +
-            Quote(dimension.id_column()) + " = f." + Quote(dimension.id_column());
+            QuoteIdentifier(dimension.id_column()) + " = f." +
+            QuoteIdentifier(dimension.id_column());
   }
   std::vector<std::string> conditions;
   if (!fact_filter.empty()) conditions.push_back(fact_filter);
@@ -210,7 +209,7 @@ SqlWithParams AggregateInsertSql(const Mapping& mapping, const AggregateSpec& ag
   SqlWithParams select = AggregateSelectSql(mapping, aggregate, fact_filter, qualify);
   std::string columns;
   for (const std::string& column : aggregate.group_by)
-    columns += (columns.empty() ? "" : ", ") + Quote(column);
+    columns += (columns.empty() ? "" : ", ") + QuoteIdentifier(column);
   if (aggregate.histogram)
     columns += std::string(columns.empty() ? "" : ", ") +
                "bucket, bucket_label, bucket_lower_cents, bucket_upper_cents";

@@ -3,26 +3,11 @@
 #include <sstream>
 
 #include "common/text.h"
+#include "warehouse/result_json.h"
 
 namespace citybooks {
 
-namespace {
-
-nlohmann::json ToJson(const Value& value) {
-  if (std::holds_alternative<int64_t>(value)) return std::get<int64_t>(value);
-  if (std::holds_alternative<double>(value)) return std::get<double>(value);
-  if (std::holds_alternative<std::string>(value)) return std::get<std::string>(value);
-  return nullptr;
-}
-
-nlohmann::json RowObject(const QueryResult& result, size_t row) {
-  nlohmann::json object = nlohmann::json::object();
-  for (size_t c = 0; c < result.columns.size(); ++c)
-    object[result.columns[c]] = ToJson(result.rows[row][c]);
-  return object;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Result<nlohmann::json> CollectStatus(const PipelineContext& context,
                                      const std::vector<std::string>& names) {
@@ -64,7 +49,7 @@ Result<nlohmann::json> CollectStatus(const PipelineContext& context,
             "amount_quarantined_cents, partitions, message FROM " +
             q + "cb_runs ORDER BY run_id DESC LIMIT 1"));
     if (!runs.rows.empty()) {
-      entry["last_run"] = RowObject(runs, 0);
+      entry["last_run"] = RowToJson(runs, 0);
       CB_ASSIGN_OR_RETURN(
           QueryResult checks,
           context.warehouse->Query(

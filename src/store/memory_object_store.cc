@@ -11,15 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "store/internal/store_internal.h"
 #include "store/object_store.h"
 
 namespace citybooks {
-
-namespace store_internal {
-Status ValidateObjectKey(std::string_view key);
-Status ValidateObjectPrefix(std::string_view prefix);
-std::unique_ptr<ObjectStore> OpenNamedMemoryObjectStore(std::string_view name);
-}  // namespace store_internal
 
 namespace {
 

@@ -8,15 +8,9 @@
 #include <string_view>
 #include <utility>
 
-namespace citybooks {
+#include "store/internal/store_internal.h"
 
-// Helpers shared by the backends in this folder. They are not public API, so
-// they are declared where they are used rather than in object_store.h.
-namespace store_internal {
-Status ValidateObjectKey(std::string_view key);
-Status ValidateObjectPrefix(std::string_view prefix);
-std::unique_ptr<ObjectStore> OpenNamedMemoryObjectStore(std::string_view name);
-}  // namespace store_internal
+namespace citybooks {
 
 namespace {
 

@@ -32,8 +32,6 @@ bool ValidSchema(const std::string& schema) {
   return true;
 }
 
-std::string Quote(const std::string& identifier) { return "\"" + identifier + "\""; }
-
 const char* TypeName(ColumnType type) {
   switch (type) {
     case ColumnType::kInteger:
@@ -332,7 +330,8 @@ class SqliteLoad : public LoadTransaction {
   Result<std::unique_ptr<BulkAppender>> Appender(const std::string& table,
                                                  const std::vector<std::string>& columns) override {
     std::string sql = "INSERT INTO " + Qualify(table) + " (";
-    for (size_t i = 0; i < columns.size(); ++i) sql += (i ? ", " : "") + Quote(columns[i]);
+    for (size_t i = 0; i < columns.size(); ++i)
+      sql += (i ? ", " : "") + QuoteIdentifier(columns[i]);
     sql += ") VALUES";
     auto appender = std::make_unique<SqliteAppender>(this, sql, columns.size());
     appenders_.insert(appender.get());
@@ -347,7 +346,7 @@ class SqliteLoad : public LoadTransaction {
   }
 
   std::string Qualify(const std::string& table) const override {
-    return Quote(schema_) + "." + Quote(table);
+    return QuoteIdentifier(schema_) + "." + QuoteIdentifier(table);
   }
 
   // Queues a batch for the writer thread (started on first use); waits while
@@ -538,25 +537,27 @@ class SqliteWarehouse : public Warehouse {
     if (attached_.count(schema) == 0) CB_RETURN_IF_ERROR(Attach(main_->db, schema, false));
     std::string sql = "BEGIN;";
     for (const TableDef& table : tables) {
-      sql += "CREATE TABLE IF NOT EXISTS " + Quote(schema) + "." + Quote(table.name) + " (";
+      sql += "CREATE TABLE IF NOT EXISTS " + QuoteIdentifier(schema) + "." +
+             QuoteIdentifier(table.name) + " (";
       for (size_t i = 0; i < table.columns.size(); ++i) {
         const ColumnDef& column = table.columns[i];
-        sql += (i ? ", " : "") + Quote(column.name) + " " + TypeName(column.type);
+        sql += (i ? ", " : "") + QuoteIdentifier(column.name) + " " + TypeName(column.type);
         if (column.not_null) sql += " NOT NULL";
       }
       if (!table.primary_key.empty()) {
         sql += ", PRIMARY KEY (";
         for (size_t i = 0; i < table.primary_key.size(); ++i)
-          sql += (i ? ", " : "") + Quote(table.primary_key[i]);
+          sql += (i ? ", " : "") + QuoteIdentifier(table.primary_key[i]);
         sql += ")";
       }
       sql += ");";
       for (const auto& index : table.indexes) {
         std::string name = table.name;
         for (const auto& column : index) name += "_" + column;
-        sql += "CREATE INDEX IF NOT EXISTS " + Quote(schema) + "." + Quote("ix_" + name) + " ON " +
-               Quote(table.name) + " (";
-        for (size_t i = 0; i < index.size(); ++i) sql += (i ? ", " : "") + Quote(index[i]);
+        sql += "CREATE INDEX IF NOT EXISTS " + QuoteIdentifier(schema) + "." +
+               QuoteIdentifier("ix_" + name) + " ON " + QuoteIdentifier(table.name) + " (";
+        for (size_t i = 0; i < index.size(); ++i)
+          sql += (i ? ", " : "") + QuoteIdentifier(index[i]);
         sql += ");";
       }
     }
@@ -614,7 +615,7 @@ class SqliteWarehouse : public Warehouse {
     CB_RETURN_IF_ERROR(CheckSchema(schema));
     if (attached_.count(schema)) {
       CB_RETURN_IF_ERROR(
-          Exec(main_->db, "DETACH DATABASE " + Quote(schema), "cannot detach " + schema));
+          Exec(main_->db, "DETACH DATABASE " + QuoteIdentifier(schema), "cannot detach " + schema));
       attached_.erase(schema);
     }
     CB_RETURN_IF_ERROR(Exec(main_->db,
@@ -649,15 +650,15 @@ class SqliteWarehouse : public Warehouse {
   Status Attach(sqlite3* db, const std::string& schema, bool read_only) {
     std::string file = SchemaFile(schema).string();
     std::string target = read_only ? "file:" + file + "?mode=ro" : file;
-    std::string sql = "ATTACH DATABASE ? AS " + Quote(schema);
+    std::string sql = "ATTACH DATABASE ? AS " + QuoteIdentifier(schema);
     Cell param = Cell::Text(target);
     CB_RETURN_IF_ERROR(ExecuteStatement(db, sql, std::span<const Cell>(&param, 1)));
     if (!read_only)
       // WAL with synchronous=NORMAL: a commit is atomic and survives a killed
       // process; only a power cut may lose the last commit, never half of one.
       CB_RETURN_IF_ERROR(Exec(db,
-                              "PRAGMA " + Quote(schema) + ".journal_mode=WAL; PRAGMA " +
-                                  Quote(schema) + ".synchronous=NORMAL",
+                              "PRAGMA " + QuoteIdentifier(schema) + ".journal_mode=WAL; PRAGMA " +
+                                  QuoteIdentifier(schema) + ".synchronous=NORMAL",
                               "cannot set WAL mode on " + file));
     if (db == main_->db) attached_.insert(schema);
     return Ok();
@@ -671,22 +672,6 @@ class SqliteWarehouse : public Warehouse {
 };
 
 }  // namespace
-
-std::string ValueToString(const Value& value) {
-  switch (value.index()) {
-    case 1:
-      return std::to_string(std::get<int64_t>(value));
-    case 2: {
-      char buffer[64];
-      std::snprintf(buffer, sizeof buffer, "%.17g", std::get<double>(value));
-      return buffer;
-    }
-    case 3:
-      return std::get<std::string>(value);
-    default:
-      return "";
-  }
-}
 
 Result<std::unique_ptr<Warehouse>> OpenSqliteWarehouse(const std::string& path,
                                                        const WarehouseOptions& options) {

@@ -44,6 +44,11 @@ struct Cell {
 };
 
 std::string ValueToString(const Value& value);  // NULL -> ""
+int64_t ValueToInt(const Value& value);         // REAL truncated; NULL and text -> 0
+
+// `identifier` as a quoted SQL name ("name"), standard SQL that every
+// backend accepts. Callers pass only names checked to be [a-z0-9_].
+std::string QuoteIdentifier(std::string_view identifier);
 
 enum class ColumnType { kInteger, kReal, kText };
 
@@ -64,6 +69,11 @@ struct QueryResult {
   std::vector<std::string> columns;
   std::vector<std::vector<Value>> rows;
   bool truncated = false;  // more rows existed than QueryOptions::max_rows
+
+  // The integer at (row, column); 0 when there is no such row.
+  int64_t IntAt(size_t row = 0, size_t column = 0) const {
+    return row < rows.size() && column < rows[row].size() ? ValueToInt(rows[row][column]) : 0;
+  }
 };
 
 struct QueryOptions {

@@ -191,7 +191,10 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
       auto remap_appender,
       load.Appender("cb_code_remaps", {"run_id", "snapshot_id", "dimension", "level", "name_path",
                                        "from_code", "to_code", "rows"}));
-  bool members_changed = false;
+  // Columns whose value changed for a member that existed before this load:
+  // aggregates reading one of them are rebuilt from the fact table, since
+  // their rows for other fiscal years would be stale.
+  std::set<std::string> changed_columns;
   std::vector<std::vector<std::vector<std::string>>> new_values(builders.size());
   for (size_t d = 0; d < builders.size(); ++d) {
     const DimensionSpec& dimension = builders[d].spec();
@@ -218,7 +221,11 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
       cells.back() = Cell::Text(member.key);
       CB_RETURN_IF_ERROR(appender->Append(cells));
       auto old = old_values[d].find(member.id);
-      if (old != old_values[d].end() && old->second != member.values) members_changed = true;
+      if (old != old_values[d].end() && old->second != member.values) {
+        std::vector<std::string> columns_of = dimension.columns();
+        for (size_t i = 0; i < member.values.size() && i < old->second.size(); ++i)
+          if (old->second[i] != member.values[i]) changed_columns.insert(columns_of[i]);
+      }
       new_values[d].push_back(std::move(member.values));
     }
     for (const auto& remap : remaps) {
@@ -258,9 +265,15 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
   auto member_values = [&](size_t d, uint32_t index) -> const std::vector<std::string>& {
     return new_values[d][index];
   };
+  int rebuilt_aggregates = 0;
   for (const AggregateBuilder& aggregate : aggregates) {
     const AggregateSpec& spec = aggregate.spec();
-    if (members_changed || !aggregate.by_fiscal_year()) {
+    bool stale = false;
+    for (const std::string* column : {&spec.filter_column, &spec.contains_column})
+      stale = stale || changed_columns.count(*column);
+    for (const std::string& column : spec.group_by) stale = stale || changed_columns.count(column);
+    if (stale || !aggregate.by_fiscal_year()) {
+      ++rebuilt_aggregates;
       CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify(spec.table())));
       SqlWithParams insert = AggregateInsertSql(mapping, spec, "", qualify);
       std::vector<Cell> params;
@@ -306,7 +319,7 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
     }
   }
 
-  phase_done(members_changed ? "aggregates (rebuilt)" : "aggregates");
+  phase_done(rebuilt_aggregates > 0 ? "aggregates (some rebuilt from facts)" : "aggregates");
   // Checks, with what the warehouse now holds for the replaced partitions.
   int64_t warehouse_facts = 0;
   int64_t warehouse_cents = 0;

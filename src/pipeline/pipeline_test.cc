@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "conform/mapping.h"
 #include "pipeline/star_schema.h"
@@ -83,7 +84,7 @@ class PipelineTest : public ::testing::Test {
 
   // Every aggregate table equals the same aggregate computed from the facts.
   void ExpectAggregatesMatchFacts() {
-    auto mapping = LoadMapping("sf-spending-revenue");
+    auto mapping = LoadMapping(config_.datasets.at("sf-spending-revenue").mapping);
     ASSERT_TRUE(mapping);
     auto qualify = [](const std::string& table) { return "sf_spending_revenue." + table; };
     for (const AggregateSpec& aggregate : mapping->aggregates) {
@@ -143,16 +144,37 @@ TEST_F(PipelineTest, LaterLoadsKeepDecidedSpellingsAndCodesAndAggregatesFollowFa
             (std::vector<std::vector<std::string>>{{"2019", "1", "100"}, {"2020", "2", "700"}}));
 }
 
-TEST_F(PipelineTest, ChangedAttributeOfAnExistingMemberRebuildsAggregatesFromFacts) {
+TEST_F(PipelineTest, ChangedAttributeOfAnExistingMemberRebuildsTheAggregatesReadingIt) {
+  // The SF mapping plus an aggregate grouped by the program's attribute.
+  auto text = [] {
+    std::ifstream in(std::string(CITYBOOKS_SOURCE_DIR) +
+                     "/src/conform/mappings/sf-spending-revenue.toml");
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+  }();
+  text +=
+      "\n[[aggregates]]\nname = \"related\"\n"
+      "group_by = [\"fiscal_year\", \"related_govt_units\"]\n";
+  fs::path mapping = dir_ / "mapping.toml";
+  {
+    std::ofstream out(mapping, std::ios::binary);
+    out << text;
+  }
+  config_.datasets.at("sf-spending-revenue").mapping = mapping.string();
+
   IngestAndLoad("a.csv", std::string(kHeader) +
                              Row(2019, "Revenue", "POL Police", "POL", "Property Taxes", "1.00"));
   std::string b =
       std::string(kHeader) + Row(2020, "Revenue", "POL Police", "POL", "Property Taxes", "2.00");
-  // related_govt_units is the third field: No -> Yes for the same member.
+  // related_govt_units is the third field: No -> Yes for the same member, so
+  // 2019's row of agg_related must change although 2019 was not loaded.
   b.replace(b.find(",No,"), 4, ",Yes,");
   IngestAndLoad("b.csv", b);
   EXPECT_EQ(Rows("SELECT related_govt_units FROM sf_spending_revenue.dim_program"),
             (std::vector<std::vector<std::string>>{{"Yes"}}));
+  EXPECT_EQ(Rows("SELECT fiscal_year, related_govt_units FROM sf_spending_revenue.agg_related"),
+            (std::vector<std::vector<std::string>>{{"2019", "Yes"}, {"2020", "Yes"}}));
   ExpectAggregatesMatchFacts();
 }
 

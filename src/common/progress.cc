@@ -47,8 +47,9 @@ void ProgressMeter::Draw(uint64_t bytes, uint64_t rows) {
     std::snprintf(percent, sizeof percent, "%3.0f%% ", fraction * 100);
     line += percent;
   }
-  line += Megabytes(static_cast<double>(bytes)) + ", " + FormatCount(static_cast<int64_t>(rows)) +
-          " rows, " + Megabytes(rate) + "/s";
+  line += Megabytes(static_cast<double>(bytes)) + ", ";
+  if (rows > 0) line += FormatCount(static_cast<int64_t>(rows)) + " rows, ";
+  line += Megabytes(rate) + "/s";
   if (total_bytes_ > 0 && rate > 0 && bytes < total_bytes_) {
     char eta[32];
     std::snprintf(eta, sizeof eta, ", ETA %.0fs", static_cast<double>(total_bytes_ - bytes) / rate);

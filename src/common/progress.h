@@ -14,6 +14,7 @@ class ProgressMeter {
   ProgressMeter(std::string label, uint64_t total_bytes);
   ~ProgressMeter();
 
+  // `rows` is left out of the bar while 0 (work that does not count rows).
   void Update(uint64_t bytes, uint64_t rows);
   // Clears the bar.
   void Finish();

@@ -2,6 +2,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "common/progress.h"
 #include "common/sha256.h"
 #include "common/text.h"
 #include "pipeline/pipeline.h"
@@ -23,6 +24,24 @@ Result<std::string> HashFile(const std::string& path) {
   }
   return hash.HexDigest();
 }
+
+// Passes a file's bytes through while drawing the progress bar.
+class ProgressSource : public ByteSource {
+ public:
+  ProgressSource(ByteSource& inner, ProgressMeter& meter) : inner_(inner), meter_(meter) {}
+  Result<size_t> Read(char* buffer, size_t size) override {
+    CB_ASSIGN_OR_RETURN(size_t n, inner_.Read(buffer, size));
+    bytes_ += n;
+    meter_.Update(bytes_, 0);
+    return n;
+  }
+  std::string_view name() const override { return inner_.name(); }
+
+ private:
+  ByteSource& inner_;
+  ProgressMeter& meter_;
+  uint64_t bytes_ = 0;
+};
 
 }  // namespace
 
@@ -74,7 +93,10 @@ Result<IngestResult> Ingest(const PipelineContext& context, const std::string& d
     ManifestFile meta;
     meta.source_item = name;
     meta.source_url = "file://" + absolute[i];
-    CB_ASSIGN_OR_RETURN(ManifestFile entry, writer.AddFile(name, *source, meta));
+    ProgressMeter meter("landing " + name, fs::file_size(file));
+    ProgressSource progress(*source, meter);
+    CB_ASSIGN_OR_RETURN(ManifestFile entry, writer.AddFile(name, progress, meta));
+    meter.Finish();
     if (entry.bytes == 0) {
       writer.Abandon();
       return Fail(ErrorCode::kDataError, file + " is empty; nothing was ingested");

@@ -30,7 +30,7 @@ std::vector<CheckSpec> BuiltInChecks(const Mapping& mapping, const std::vector<C
   CheckSpec keys;
   keys.type = "not_null";
   keys.table = mapping.fact_table;
-  keys.columns.push_back(mapping.fiscal_year_column);
+  for (const std::string& column : mapping.TimeColumns()) keys.columns.push_back(column);
   for (const DimensionSpec& dimension : mapping.dimensions)
     keys.columns.push_back(dimension.id_column());
   keys.columns.push_back("amount_cents");

@@ -60,14 +60,30 @@ std::string Plural(int64_t n, const std::string& word) {
   return FormatCount(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-std::string YearsText(const std::vector<int>& years) {
-  if (years.empty()) return "no fiscal year";
-  bool contiguous = years.back() - years.front() + 1 == static_cast<int>(years.size());
-  if (years.size() == 1) return "fiscal year " + std::to_string(years.front());
+// "fiscal years 1999-2023", or for monthly partitions "fiscal months
+// FY2022/01, FY2022/02".
+std::string PartitionsText(const std::vector<int64_t>& partitions) {
+  if (partitions.empty()) return "no partition";
+  if (partitions.front() > 9999) {
+    std::string text = "fiscal month" + std::string(partitions.size() == 1 ? " " : "s ");
+    for (size_t i = 0; i < partitions.size(); ++i) {
+      char month[48];
+      std::snprintf(month, sizeof month, "FY%lld/%02lld",
+                    static_cast<long long>(partitions[i] / 100),
+                    static_cast<long long>(partitions[i] % 100));
+      text += (i ? ", " : "") + std::string(month);
+    }
+    return text;
+  }
+  bool contiguous =
+      partitions.back() - partitions.front() + 1 == static_cast<int64_t>(partitions.size());
+  if (partitions.size() == 1) return "fiscal year " + std::to_string(partitions.front());
   if (contiguous)
-    return "fiscal years " + std::to_string(years.front()) + "-" + std::to_string(years.back());
+    return "fiscal years " + std::to_string(partitions.front()) + "-" +
+           std::to_string(partitions.back());
   std::string text = "fiscal years ";
-  for (size_t i = 0; i < years.size(); ++i) text += (i ? ", " : "") + std::to_string(years[i]);
+  for (size_t i = 0; i < partitions.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(partitions[i]);
   return text;
 }
 
@@ -85,7 +101,7 @@ void PrintLoadSummary(const std::string& dataset, const LoadSummary& summary) {
             << "  amount read " << FormatCents(a.amount_read_cents) << " = loaded "
             << FormatCents(a.amount_loaded_cents) << " + quarantined "
             << FormatCents(a.amount_quarantined_cents) << "\n"
-            << "  replaced " << YearsText(summary.partitions) << "; "
+            << "  replaced " << PartitionsText(summary.partitions) << "; "
             << Plural(summary.remaps, "code remap") << " recorded\n"
             << "  checks: " << passed << " passed, " << warned << " warned\n";
   std::string phases;

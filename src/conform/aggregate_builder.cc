@@ -42,6 +42,10 @@ AggregateBuilder::ColumnSource AggregateBuilder::Locate(const std::string& colum
     source.year = true;
     return source;
   }
+  if (mapping_.has_date() && column == "fiscal_month") {
+    source.month = true;
+    return source;
+  }
   for (size_t d = 0; d < mapping_.dimensions.size(); ++d) {
     const DimensionSpec& dimension = mapping_.dimensions[d];
     size_t position = 0;
@@ -49,20 +53,25 @@ AggregateBuilder::ColumnSource AggregateBuilder::Locate(const std::string& colum
       for (const std::string* owned :
            {&dimension.levels[level].name, &dimension.levels[level].code}) {
         if (owned->empty()) continue;
-        if (*owned == column) return ColumnSource{false, d, position, static_cast<int>(level)};
+        if (*owned == column)
+          return ColumnSource{false, false, d, position, static_cast<int>(level)};
         ++position;
       }
     }
     for (const std::string& attribute : dimension.attributes) {
-      if (attribute == column) return ColumnSource{false, d, position, -1};
+      if (attribute == column) return ColumnSource{false, false, d, position, -1};
       ++position;
     }
   }
   return source;  // ParseMapping guarantees every column exists
 }
 
+bool AggregateBuilder::covers_partition() const {
+  return by_year_ && (mapping_.partition == Partition::kFiscalYear || by_month_);
+}
+
 void AggregateBuilder::UseClass(const ColumnSource& source) {
-  if (source.year) return;
+  if (source.year || source.month) return;
   ClassSource wanted{source.dimension, source.level};
   for (const ClassSource& existing : classes_)
     if (existing == wanted) return;
@@ -75,6 +84,7 @@ AggregateBuilder::AggregateBuilder(const Mapping& mapping, const AggregateSpec& 
   for (const std::string& column : spec.group_by) {
     ColumnSource source = Locate(column);
     if (source.year) by_year_ = true;
+    if (source.month) by_month_ = true;
     UseClass(source);
     group_sources_.push_back(source);
   }
@@ -97,9 +107,10 @@ AggregateBuilder::AggregateBuilder(const Mapping& mapping, const AggregateSpec& 
 AggregateBuilder::Prepared AggregateBuilder::Prepare(const ConformedFact& fact) const {
   Prepared prepared{};
   prepared.year = by_year_ ? fact.fiscal_year : 0;
+  prepared.month = by_month_ ? fact.fiscal_month : 0;
   prepared.bucket = spec_.histogram ? AmountBucketOf(fact.cents) : 0;
   uint64_t h = static_cast<uint64_t>(static_cast<uint32_t>(prepared.year)) << 32 |
-               static_cast<uint32_t>(prepared.bucket);
+               static_cast<uint32_t>(prepared.bucket * 16 + prepared.month);
   h *= 0x9E3779B97F4A7C15ull;
   for (size_t i = 0; i < classes_.size(); ++i) {
     const ClassSource& source = classes_[i];
@@ -121,6 +132,7 @@ void AggregateBuilder::Commit(const ConformedFact& fact, const Prepared& prepare
     if (!slot.used) {
       slot.used = true;
       slot.year = prepared.year;
+      slot.month = prepared.month;
       slot.bucket = prepared.bucket;
       slot.classes = prepared.classes;
       slot.members = fact.member_indexes;
@@ -128,8 +140,8 @@ void AggregateBuilder::Commit(const ConformedFact& fact, const Prepared& prepare
       if (++used_ * 2 > slots_.size()) Grow();
       return;
     }
-    if (slot.year == prepared.year && slot.bucket == prepared.bucket &&
-        slot.classes == prepared.classes) {
+    if (slot.year == prepared.year && slot.month == prepared.month &&
+        slot.bucket == prepared.bucket && slot.classes == prepared.classes) {
       slot.stats.Add(fact.cents);
       return;
     }
@@ -143,7 +155,7 @@ void AggregateBuilder::Grow() {
   for (const Slot& slot : old) {
     if (!slot.used) continue;
     uint64_t h = static_cast<uint64_t>(static_cast<uint32_t>(slot.year)) << 32 |
-                 static_cast<uint32_t>(slot.bucket);
+                 static_cast<uint32_t>(slot.bucket * 16 + slot.month);
     h *= 0x9E3779B97F4A7C15ull;
     for (size_t c = 0; c < classes_.size(); ++c) h = (h ^ slot.classes[c]) * 0xff51afd7ed558ccdull;
     h ^= h >> 31;
@@ -161,6 +173,7 @@ std::vector<AggregateRow> AggregateBuilder::Finish(
     const AggregateStats& stats = slot.stats;
     auto value_of = [&](const ColumnSource& source) -> std::string {
       if (source.year) return std::to_string(slot.year);
+      if (source.month) return std::to_string(slot.month);
       return member_values(source.dimension, slot.members[source.dimension])[source.position];
     };
     if (has_equals_filter_) {

@@ -54,6 +54,7 @@ class AggregateBuilder {
   struct Prepared {
     uint64_t hash;
     int32_t year;
+    int32_t month;
     int32_t bucket;
     std::array<uint32_t, kMaxClasses> classes;
   };
@@ -67,9 +68,10 @@ class AggregateBuilder {
       const std::function<const std::vector<std::string>&(size_t, uint32_t)>& member_values) const;
 
   const AggregateSpec& spec() const { return spec_; }
-  // True when the aggregate is grouped by fiscal year, so it can be replaced
-  // one fiscal year at a time.
-  bool by_fiscal_year() const { return by_year_; }
+  // True when the aggregate is grouped by every column of the mapping's
+  // partition (fiscal year, and fiscal month for monthly partitions), so its
+  // rows can be replaced one partition at a time.
+  bool covers_partition() const;
 
  private:
   // Open addressing with the key and its running stats inline: one cache
@@ -77,6 +79,7 @@ class AggregateBuilder {
   struct Slot {
     bool used = false;
     int32_t year = 0;
+    int32_t month = 0;
     int32_t bucket = 0;
     std::array<uint32_t, kMaxClasses> classes{};
     AggregateStats stats;
@@ -86,6 +89,7 @@ class AggregateBuilder {
   // Where a column's value comes from: the year, or (dimension, position).
   struct ColumnSource {
     bool year = false;
+    bool month = false;
     size_t dimension = 0;
     size_t position = 0;  // in DimensionSpec::columns()
     int level = -1;       // the level owning the column; -1 for an attribute
@@ -102,6 +106,7 @@ class AggregateBuilder {
   const AggregateSpec& spec_;
   const std::vector<DimensionBuilder>* dimensions_;
   bool by_year_ = false;
+  bool by_month_ = false;
   std::vector<ClassSource> classes_;
   std::vector<ColumnSource> group_sources_;
   bool has_equals_filter_ = false;

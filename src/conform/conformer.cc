@@ -1,6 +1,7 @@
 #include "conform/conformer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <set>
@@ -133,6 +134,53 @@ bool EqualBytes(const char* a, const char* b, size_t n) {
 
 }  // namespace
 
+std::string NormalizeVendorName(std::string_view name) {
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : name) {
+    bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                 static_cast<unsigned char>(c) >= 0x80;
+    if (c == '&') alnum = true;
+    if (c == '\'') continue;  // O'BRIEN -> OBRIEN
+    if (alnum) {
+      word.push_back((c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c);
+    } else if (!word.empty()) {
+      words.push_back(std::move(word));
+      word.clear();
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  static const std::set<std::string> kSuffixes = {
+      "LLC", "L",       "INC", "INCORPORATED", "CORP", "CORPORATION", "CO", "COMPANY",
+      "LTD", "LIMITED", "LP",  "LLP",          "PLLC", "PC",          "PA", "DBA"};
+  // Drop suffixes from the end, but never the whole name ("L L C" -> keep).
+  while (words.size() > 1 && kSuffixes.count(words.back())) words.pop_back();
+  std::string key;
+  for (const std::string& w : words) {
+    if (!key.empty()) key.push_back(' ');
+    key += w;
+  }
+  return key;
+}
+
+std::optional<int32_t> ParseDate(std::string_view text, DateFormat format) {
+  text = Trim(text);
+  // Keep only the date of a timestamp ("7/14/2021 12:00:00 AM", "2021-07-14T00:00:00").
+  size_t end = text.find_first_of(" T");
+  if (end != std::string_view::npos) text = text.substr(0, end);
+  std::vector<std::string_view> parts = Split(text, format == DateFormat::kIso ? '-' : '/');
+  if (parts.size() != 3) return std::nullopt;
+  auto year = ParseInt(format == DateFormat::kIso ? parts[0] : parts[2]);
+  auto month = ParseInt(format == DateFormat::kIso ? parts[1] : parts[0]);
+  auto day = ParseInt(format == DateFormat::kIso ? parts[2] : parts[1]);
+  if (!year || !month || !day || *year < 1000 || *year > 9999) return std::nullopt;
+  std::chrono::year_month_day date{std::chrono::year(static_cast<int>(*year)),
+                                   std::chrono::month(static_cast<unsigned>(*month)),
+                                   std::chrono::day(static_cast<unsigned>(*day))};
+  if (*month < 1 || *month > 12 || *day < 1 || *day > 31 || !date.ok()) return std::nullopt;
+  return static_cast<int32_t>(*year * 10000 + *month * 100 + *day);
+}
+
 bool DimensionBuilder::SameValues(uint64_t offset,
                                   const std::vector<std::string_view>& raw_values) const {
   const char* p = arena_.data() + offset;
@@ -177,7 +225,9 @@ std::string DimensionBuilder::MemberKey(const std::vector<std::string>& cleaned,
   std::string key;
   for (size_t level = 0; level < name_index_.size(); ++level) {
     const std::string& name = cleaned[name_index_[level]];
-    if (mapping_.case_fold) {
+    if (spec_.key_rule == KeyRule::kVendorName) {
+      key += NormalizeVendorName(name);
+    } else if (mapping_.case_fold) {
       AppendAsciiLower(&key, name);
     } else {
       key += name;
@@ -267,7 +317,9 @@ void DimensionBuilder::Resolve(std::vector<Member>* members, std::vector<Remap>*
     std::string prefix;
     for (size_t level = 0; level < levels; ++level) {
       const std::string& name = cleaned[name_index_[level]];
-      if (mapping_.case_fold) {
+      if (spec_.key_rule == KeyRule::kVendorName) {
+        prefix += NormalizeVendorName(name);
+      } else if (mapping_.case_fold) {
         AppendAsciiLower(&prefix, name);
       } else {
         prefix += name;
@@ -363,7 +415,8 @@ Result<RowConformer> RowConformer::Make(const Mapping& mapping,
     missing.push_back(source);
     return -1;
   };
-  conformer.year_index_ = find(mapping.fiscal_year_column);
+  conformer.year_index_ =
+      find(mapping.has_date() ? mapping.date_column : mapping.fiscal_year_column);
   conformer.amount_index_ = find(mapping.amount_column);
   for (const DimensionSpec& dimension : mapping.dimensions) {
     std::vector<int> indexes;
@@ -425,13 +478,36 @@ bool RowConformer::Conform(const CsvRecord& record, ConformedFact* fact, RowProb
     problem->cents = *cents;
   }
   std::string_view year_text = Trim(fields[year_index_]);
-  auto year = ParseInt(year_text);
-  if (!year || *year < mapping_->min_fiscal_year || *year > mapping_->max_fiscal_year) {
+  int64_t fiscal_year = 0;
+  bool time_ok = false;
+  if (mapping_->has_date()) {
+    if (auto date = ParseDate(year_text, mapping_->date_format)) {
+      int year = *date / 10000;
+      int month = *date / 100 % 100;
+      int start = mapping_->fiscal_year_start_month;
+      // A fiscal year is named for the year it ends in.
+      fiscal_year = start == 1 ? year : (month >= start ? year + 1 : year);
+      fact->date = *date;
+      fact->fiscal_month = (month - start + 12) % 12 + 1;
+      time_ok =
+          fiscal_year >= mapping_->min_fiscal_year && fiscal_year <= mapping_->max_fiscal_year;
+    }
+  } else if (auto year = ParseInt(year_text)) {
+    fiscal_year = *year;
+    time_ok = *year >= mapping_->min_fiscal_year && *year <= mapping_->max_fiscal_year;
+  }
+  if (!time_ok) {
     bool is_header = true;
     for (size_t i = 0; i < fields.size() && is_header; ++i)
       is_header = Trim(fields[i]) == header_[i];
     if (is_header) {
       problem->reason = "repeated header row";
+    } else if (mapping_->has_date()) {
+      problem->reason = mapping_->SourceColumn(mapping_->date_column) + " '" + Shorten(year_text) +
+                        "' is not a date (" +
+                        (mapping_->date_format == DateFormat::kIso ? "YYYY-MM-DD" : "M/D/YYYY") +
+                        ") in fiscal years " + std::to_string(mapping_->min_fiscal_year) + " to " +
+                        std::to_string(mapping_->max_fiscal_year);
     } else {
       problem->reason = std::string(mapping_->fiscal_year_column) + " '" + Shorten(year_text) +
                         "' is not a year from " + std::to_string(mapping_->min_fiscal_year) +
@@ -440,10 +516,14 @@ bool RowConformer::Conform(const CsvRecord& record, ConformedFact* fact, RowProb
     return false;
   }
   if (!cents) {
-    problem->reason = mapping_->amount_column + " '" + Shorten(amount_text) + "' is not an amount";
+    problem->reason = mapping_->SourceColumn(mapping_->amount_column) + " '" +
+                      Shorten(amount_text) + "' is not an amount";
     return false;
   }
-  fact->fiscal_year = static_cast<int32_t>(*year);
+  fact->fiscal_year = static_cast<int32_t>(fiscal_year);
+  fact->partition = mapping_->partition == Partition::kFiscalMonth
+                        ? fiscal_year * 100 + fact->fiscal_month
+                        : fiscal_year;
   fact->cents = *cents;
   const size_t dimensions = dimension_indexes_.size();
   for (size_t d = 0; d < dimensions; ++d) {

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -20,6 +21,9 @@ namespace citybooks {
 
 struct ConformedFact {
   int32_t fiscal_year = 0;
+  int32_t fiscal_month = 0;  // 1 = the fiscal year's first month; 0 without a date
+  int32_t date = 0;          // YYYYMMDD; 0 without a date
+  int64_t partition = 0;     // fiscal year, or fiscal_year * 100 + fiscal_month
   std::array<int64_t, kMaxDimensions> member_ids{};  // surrogate keys, in mapping order
   // Dense index of each member within its DimensionBuilder (0, 1, 2, ...).
   std::array<uint32_t, kMaxDimensions> member_indexes{};
@@ -124,6 +128,14 @@ class DimensionBuilder {
   std::vector<uint32_t> member_nodes_;  // member index * levels + level -> node
 };
 
+// The vendor key of a published vendor name: upper case, punctuation folded
+// to spaces, runs of spaces collapsed, and trailing legal suffixes (LLC, INC,
+// CORP, CO, LTD, LP, ...) dropped: "Acme Supply, Inc." -> "ACME SUPPLY".
+std::string NormalizeVendorName(std::string_view name);
+
+// Parses a date of `format` into YYYYMMDD; nullopt if it is not a real date.
+std::optional<int32_t> ParseDate(std::string_view text, DateFormat format);
+
 // Why a row was quarantined, with the amount when it parsed (for the
 // reconcile accounting).
 struct RowProblem {
@@ -153,7 +165,7 @@ class RowConformer {
   std::vector<DimensionBuilder>* dimensions_;
   std::vector<std::string> header_;
   size_t field_count_ = 0;
-  int year_index_ = -1;
+  int year_index_ = -1;  // the fiscal year column, or the date column
   int amount_index_ = -1;
   std::vector<std::vector<int>> dimension_indexes_;    // per dimension, columns() order
   std::vector<std::vector<std::string_view>> values_;  // per dimension

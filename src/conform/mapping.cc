@@ -1,5 +1,6 @@
 #include "conform/mapping.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -43,6 +44,14 @@ Result<DimensionSpec> ReadDimension(TomlTable& table) {
     if (!level.code.empty()) CB_RETURN_IF_ERROR(CheckIdentifier(level_table, "code", level.code));
     CB_RETURN_IF_ERROR(level_table.Finish());
     dimension.levels.push_back(level);
+  }
+  CB_ASSIGN_OR_RETURN(std::string key, table.String("key", "case_fold"));
+  if (key == "case_fold") {
+    dimension.key_rule = KeyRule::kCaseFold;
+  } else if (key == "vendor_name") {
+    dimension.key_rule = KeyRule::kVendorName;
+  } else {
+    return Fail(table.KeyError("key", "must be \"case_fold\" or \"vendor_name\""));
   }
   CB_ASSIGN_OR_RETURN(dimension.attributes, table.Strings("attributes"));
   for (const std::string& attribute : dimension.attributes)
@@ -109,8 +118,20 @@ std::string Mapping::SourceColumn(const std::string& column) const {
   return it == source_columns.end() ? column : it->second;
 }
 
+std::vector<std::string> Mapping::TimeColumns() const {
+  if (has_date()) return {date_column, "fiscal_year", "fiscal_month"};
+  return {fiscal_year_column};
+}
+
+std::string Mapping::PartitionExpression(const std::string& alias) const {
+  std::string prefix = alias.empty() ? "" : alias + ".";
+  if (partition == Partition::kFiscalMonth)
+    return "(" + prefix + "\"fiscal_year\" * 100 + " + prefix + "\"fiscal_month\")";
+  return prefix + "\"" + fiscal_year_column + "\"";
+}
+
 std::vector<std::string> Mapping::RequiredColumns() const {
-  std::vector<std::string> columns = {fiscal_year_column, amount_column};
+  std::vector<std::string> columns = {has_date() ? date_column : fiscal_year_column, amount_column};
   for (const DimensionSpec& dimension : dimensions)
     for (const std::string& column : dimension.columns()) columns.push_back(column);
   return columns;
@@ -131,8 +152,37 @@ Result<Mapping> ParseMapping(const std::string& text, const std::string& file) {
   CB_ASSIGN_OR_RETURN(mapping.name, root.String("name"));
   CB_ASSIGN_OR_RETURN(mapping.fact_table, root.String("fact_table"));
   CB_RETURN_IF_ERROR(CheckIdentifier(root, "fact_table", mapping.fact_table));
-  CB_ASSIGN_OR_RETURN(mapping.fiscal_year_column, root.String("fiscal_year"));
-  CB_RETURN_IF_ERROR(CheckIdentifier(root, "fiscal_year", mapping.fiscal_year_column));
+  CB_ASSIGN_OR_RETURN(auto date, root.Table("date"));
+  if (date) {
+    CB_ASSIGN_OR_RETURN(mapping.date_column, date->String("column"));
+    CB_RETURN_IF_ERROR(CheckIdentifier(*date, "column", mapping.date_column));
+    CB_ASSIGN_OR_RETURN(std::string format, date->String("format", "M/D/YYYY"));
+    if (format == "M/D/YYYY") {
+      mapping.date_format = DateFormat::kMonthDayYear;
+    } else if (format == "YYYY-MM-DD") {
+      mapping.date_format = DateFormat::kIso;
+    } else {
+      return Fail(date->KeyError("format", "must be \"M/D/YYYY\" or \"YYYY-MM-DD\""));
+    }
+    CB_RETURN_IF_ERROR(date->Finish());
+    if (root.Has("fiscal_year"))
+      return Fail(root.KeyError("fiscal_year",
+                                "cannot be given with [date]: the fiscal year is derived from it"));
+    mapping.fiscal_year_column = "fiscal_year";
+  } else {
+    CB_ASSIGN_OR_RETURN(mapping.fiscal_year_column, root.String("fiscal_year"));
+    CB_RETURN_IF_ERROR(CheckIdentifier(root, "fiscal_year", mapping.fiscal_year_column));
+  }
+  CB_ASSIGN_OR_RETURN(std::string partition, root.String("partition", "fiscal_year"));
+  if (partition == "fiscal_year") {
+    mapping.partition = Partition::kFiscalYear;
+  } else if (partition == "fiscal_month" && mapping.has_date()) {
+    mapping.partition = Partition::kFiscalMonth;
+  } else {
+    return Fail(root.KeyError("partition",
+                              "must be \"fiscal_year\", or \"fiscal_month\" with a "
+                              "[date] column"));
+  }
   CB_ASSIGN_OR_RETURN(int64_t start_month, root.Integer("fiscal_year_start_month", 7));
   if (start_month < 1 || start_month > 12)
     return Fail(root.KeyError("fiscal_year_start_month", "must be a month from 1 to 12"));
@@ -162,7 +212,8 @@ Result<Mapping> ParseMapping(const std::string& text, const std::string& file) {
 
   CB_ASSIGN_OR_RETURN(std::vector<TomlTable> dimensions, root.Tables("dimensions"));
   if (dimensions.empty()) return Fail(root.KeyError("dimensions", "needs at least one dimension"));
-  std::set<std::string> seen_columns = {mapping.fiscal_year_column, mapping.amount_column};
+  std::set<std::string> seen_columns = {mapping.amount_column};
+  for (const std::string& column : mapping.TimeColumns()) seen_columns.insert(column);
   std::set<std::string> seen_dimensions;
   for (TomlTable& table : dimensions) {
     CB_ASSIGN_OR_RETURN(DimensionSpec dimension, ReadDimension(table));
@@ -217,8 +268,10 @@ Result<Mapping> ParseMapping(const std::string& text, const std::string& file) {
   CB_ASSIGN_OR_RETURN(std::vector<TomlTable> aggregates, root.Tables("aggregates"));
   for (TomlTable& table : aggregates) {
     CB_ASSIGN_OR_RETURN(AggregateSpec aggregate, ReadAggregate(table));
+    std::vector<std::string> time_columns = mapping.TimeColumns();
     for (const std::string& column : aggregate.group_by)
-      if (column != mapping.fiscal_year_column && mapping.DimensionOf(column) == nullptr)
+      if (std::find(time_columns.begin(), time_columns.end(), column) == time_columns.end() &&
+          mapping.DimensionOf(column) == nullptr)
         return Fail(table.KeyError(
             "group_by", "names '" + column + "', which is not a column of this mapping"));
     for (const std::string* column : {&aggregate.filter_column, &aggregate.contains_column})

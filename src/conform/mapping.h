@@ -24,10 +24,17 @@ struct LevelSpec {
   std::string code;  // column holding its code, e.g. "department_code"; may be empty
 };
 
+// How a dimension's members are told apart. kCaseFold: the case-folded name
+// path. kVendorName: names upper-cased, punctuation folded to spaces and legal
+// suffixes (LLC, INC, CORP, ...) dropped, so "Acme, Inc." and "ACME INC" are
+// one vendor; the key is stored in <level>_key.
+enum class KeyRule { kCaseFold, kVendorName };
+
 struct DimensionSpec {
   std::string name;  // "program" -> table dim_program, key program_id
   std::vector<LevelSpec> levels;
   std::vector<std::string> attributes;  // extra columns, most frequent value kept
+  KeyRule key_rule = KeyRule::kCaseFold;
 
   std::string table() const { return "dim_" + name; }
   std::string id_column() const { return name + "_id"; }
@@ -68,10 +75,22 @@ struct ViewSpec {
   std::string SqlFromFacts(const std::string& schema) const;
 };
 
+// How a date column is written in the raw file.
+enum class DateFormat { kMonthDayYear /* 7/14/2021 */, kIso /* 2021-07-14 */ };
+
+// What a full snapshot replaces: whole fiscal years, or fiscal months.
+enum class Partition { kFiscalYear, kFiscalMonth };
+
 struct Mapping {
   std::string name;
-  std::string fact_table;           // e.g. "fact_transaction"
-  std::string fiscal_year_column;   // target column of the fiscal year
+  std::string fact_table;  // e.g. "fact_transaction"
+  // The fiscal year: read from a column (SF's "fiscal_year"), or, when the
+  // mapping has a date column, derived from the date and written to the
+  // fact column "fiscal_year" with "fiscal_month" beside it.
+  std::string fiscal_year_column;
+  std::string date_column;  // e.g. "payment_date"; empty when none
+  DateFormat date_format = DateFormat::kMonthDayYear;
+  Partition partition = Partition::kFiscalYear;
   int fiscal_year_start_month = 7;  // July for both reference cities
   std::string amount_column = "amount";
   AmountFormat amount_format = AmountFormat::kPlain;
@@ -90,6 +109,14 @@ struct Mapping {
   std::vector<AggregateSpec> aggregates;
   std::vector<ViewSpec> views;
   std::string fingerprint;  // sha256 of the mapping text
+
+  bool has_date() const { return !date_column.empty(); }
+  // The fact-table columns that come from the date or the fiscal year, in
+  // order: SF: fiscal_year; Phoenix: payment_date, fiscal_year, fiscal_month.
+  std::vector<std::string> TimeColumns() const;
+  // A portable SQL expression of a fact's partition over the fact table
+  // (alias optional): "fiscal_year", or "(fiscal_year * 100 + fiscal_month)".
+  std::string PartitionExpression(const std::string& alias = "") const;
 
   // The header name to look for for target column `column`.
   std::string SourceColumn(const std::string& column) const;

@@ -30,9 +30,9 @@ int64_t KillAfterRows() {
   return std::atoll(value);
 }
 
-std::string PartitionList(const std::set<int>& years) {
+std::string PartitionList(const std::set<int64_t>& partitions) {
   std::string list;
-  for (int year : years) list += (list.empty() ? "" : ", ") + std::to_string(year);
+  for (int64_t value : partitions) list += (list.empty() ? "" : ", ") + std::to_string(value);
   return list;
 }
 
@@ -101,11 +101,13 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
                       load.Appender("cb_quarantine", {"run_id", "dataset", "snapshot_id", "file",
                                                       "line", "raw_line", "reason"}));
   LoadAccounting& accounting = summary.accounting;
-  // Fiscal years seen, as counters over the mapping's year range (a map
-  // update per row would cost more than the rest of the bookkeeping).
-  // Rows and cents per fiscal year, indexed from the mapping's first year.
-  std::vector<std::pair<int64_t, int64_t>> per_year(
-      mapping.max_fiscal_year - mapping.min_fiscal_year + 1, {0, 0});
+  // Rows and cents per partition, as counters over the mapping's fiscal
+  // years and months (a map update per row would cost more than the rest of
+  // the bookkeeping): index (year - first year) * 13 + fiscal month (0 for
+  // yearly partitions).
+  std::vector<std::pair<int64_t, int64_t>> per_partition(
+      static_cast<size_t>(mapping.max_fiscal_year - mapping.min_fiscal_year + 1) * 13, {0, 0});
+  std::string date_text = "YYYY-MM-DD";
   std::vector<Cell> row(fact_columns.size());
   const size_t dimension_count = mapping.dimensions.size();
   const int64_t kill_after = KillAfterRows();
@@ -136,14 +138,25 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
       ++accounting.rows_read;
       ++file_rows;
       if (conformer.Conform(record, &fact, &problem)) {
-        auto& year_totals = per_year[fact.fiscal_year - mapping.min_fiscal_year];
-        ++year_totals.first;
-        year_totals.second += fact.cents;
-        row[0] = Cell::Int(fact.fiscal_year);
-        for (size_t d = 0; d < dimension_count; ++d) row[1 + d] = Cell::Int(fact.member_ids[d]);
-        row[1 + dimension_count] = Cell::Real(static_cast<double>(fact.cents) / 100.0);
-        row[2 + dimension_count] = Cell::Int(fact.cents);
-        row[3 + dimension_count] = Cell::Int(run_id);
+        auto& totals =
+            per_partition[static_cast<size_t>(fact.fiscal_year - mapping.min_fiscal_year) * 13 +
+                          (mapping.partition == Partition::kFiscalMonth ? fact.fiscal_month : 0)];
+        ++totals.first;
+        totals.second += fact.cents;
+        size_t c = 0;
+        if (mapping.has_date()) {
+          std::snprintf(date_text.data(), date_text.size() + 1, "%04d-%02d-%02d", fact.date / 10000,
+                        fact.date / 100 % 100, fact.date % 100);
+          row[c++] = Cell::Text(date_text);
+          row[c++] = Cell::Int(fact.fiscal_year);
+          row[c++] = Cell::Int(fact.fiscal_month);
+        } else {
+          row[c++] = Cell::Int(fact.fiscal_year);
+        }
+        for (size_t d = 0; d < dimension_count; ++d) row[c++] = Cell::Int(fact.member_ids[d]);
+        row[c++] = Cell::Real(static_cast<double>(fact.cents) / 100.0);
+        row[c++] = Cell::Int(fact.cents);
+        row[c++] = Cell::Int(run_id);
         CB_RETURN_IF_ERROR(facts->Append(row));
         for (size_t a = 0; a < aggregates.size(); ++a) prepared[a] = aggregates[a].Prepare(fact);
         for (size_t a = 0; a < aggregates.size(); ++a) aggregates[a].Commit(fact, prepared[a]);
@@ -177,13 +190,14 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
                 "snapshot " + manifest.snapshot_id + " holds no data rows; nothing was loaded");
   facts.reset();
   quarantine.reset();
-  std::set<int> years;
-  std::map<int, std::pair<int64_t, int64_t>> year_stats;
-  for (size_t i = 0; i < per_year.size(); ++i)
-    if (per_year[i].first > 0) {
-      int year = mapping.min_fiscal_year + static_cast<int>(i);
-      years.insert(year);
-      year_stats[year] = per_year[i];
+  std::set<int64_t> partitions;
+  std::map<int64_t, std::pair<int64_t, int64_t>> partition_stats;
+  for (size_t i = 0; i < per_partition.size(); ++i)
+    if (per_partition[i].first > 0) {
+      int64_t year = mapping.min_fiscal_year + static_cast<int64_t>(i / 13);
+      int64_t value = mapping.partition == Partition::kFiscalMonth ? year * 100 + i % 13 : year;
+      partitions.insert(value);
+      partition_stats[value] = per_partition[i];
     }
 
   // Dimension members: decided codes and spellings replace earlier versions.
@@ -201,9 +215,8 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
     std::vector<DimensionBuilder::Member> members;
     std::vector<DimensionBuilder::Remap> remaps;
     builders[d].Resolve(&members, &remaps);
-    std::vector<std::string> columns = {dimension.id_column()};
-    for (const std::string& column : dimension.columns()) columns.push_back(column);
-    columns.push_back("member_key");
+    std::vector<std::string> columns = DimensionTableColumns(dimension);
+    const bool has_key_column = dimension.key_rule == KeyRule::kVendorName;
     // Replace the members this load decided, in batches of ids.
     for (size_t start = 0; start < members.size(); start += 500) {
       std::string ids;
@@ -218,7 +231,16 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
     for (auto& member : members) {
       cells[0] = Cell::Int(member.id);
       for (size_t i = 0; i < member.values.size(); ++i) cells[1 + i] = Cell::Text(member.values[i]);
-      cells.back() = Cell::Text(member.key);
+      // The member key ends each level with a separator; the key column
+      // holds the last level's key without it.
+      std::string_view key(member.key);
+      if (has_key_column) {
+        std::string_view last = key.substr(0, key.size() - 1);
+        last =
+            last.substr(last.rfind('\x1f') == std::string_view::npos ? 0 : last.rfind('\x1f') + 1);
+        cells[cells.size() - 2] = Cell::Text(last);
+      }
+      cells.back() = Cell::Text(key);
       CB_RETURN_IF_ERROR(appender->Append(cells));
       auto old = old_values[d].find(member.id);
       if (old != old_values[d].end() && old->second != member.values) {
@@ -245,12 +267,12 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
   // cb_partitions knows which fiscal years hold facts, so a year loaded for
   // the first time costs no scan of the fact table.
   std::string partition_filter;
-  if (!years.empty()) {
-    partition_filter =
-        QuoteIdentifier(mapping.fiscal_year_column) + " IN (" + PartitionList(years) + ")";
-    CB_ASSIGN_OR_RETURN(QueryResult held,
-                        load.Query("SELECT COUNT(*) FROM " + qualify("cb_partitions") +
-                                   " WHERE partition_value IN (" + PartitionList(years) + ")"));
+  if (!partitions.empty()) {
+    partition_filter = mapping.PartitionExpression() + " IN (" + PartitionList(partitions) + ")";
+    CB_ASSIGN_OR_RETURN(
+        QueryResult held,
+        load.Query("SELECT COUNT(*) FROM " + qualify("cb_partitions") +
+                   " WHERE partition_value IN (" + PartitionList(partitions) + ")"));
     if (held.IntAt() > 0) {
       Cell run = Cell::Int(run_id);
       CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify(mapping.fact_table) + " WHERE " +
@@ -272,7 +294,7 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
     for (const std::string* column : {&spec.filter_column, &spec.contains_column})
       stale = stale || changed_columns.count(*column);
     for (const std::string& column : spec.group_by) stale = stale || changed_columns.count(column);
-    if (stale || !aggregate.by_fiscal_year()) {
+    if (stale || !aggregate.covers_partition()) {
       ++rebuilt_aggregates;
       CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify(spec.table())));
       SqlWithParams insert = AggregateInsertSql(mapping, spec, "", qualify);
@@ -295,7 +317,7 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
     for (const AggregateRow& row : aggregate.Finish(member_values)) {
       size_t c = 0;
       for (size_t g = 0; g < row.groups.size(); ++g) {
-        if (spec.group_by[g] == mapping.fiscal_year_column) {
+        if (IsIntegerTimeColumn(mapping, spec.group_by[g])) {
           cells[c++] = Cell::Int(ParseInt(row.groups[g]).value_or(0));
         } else {
           cells[c++] = Cell::Text(row.groups[g]);
@@ -332,11 +354,12 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
   }
   if (!partition_filter.empty()) {
     CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify("cb_partitions") +
-                                    " WHERE partition_value IN (" + PartitionList(years) + ")"));
+                                    " WHERE partition_value IN (" + PartitionList(partitions) +
+                                    ")"));
     CB_ASSIGN_OR_RETURN(auto partitions,
                         load.Appender("cb_partitions", {"partition_value", "rows", "amount_cents",
                                                         "run_id", "snapshot_id"}));
-    for (const auto& [year, stats] : year_stats) {
+    for (const auto& [year, stats] : partition_stats) {
       Cell cells[] = {Cell::Int(year), Cell::Int(stats.first), Cell::Int(stats.second),
                       Cell::Int(run_id), Cell::Text(manifest.snapshot_id)};
       CB_RETURN_IF_ERROR(partitions->Append(cells));
@@ -348,7 +371,7 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
     CB_ASSIGN_OR_RETURN(CheckResult result, RunCheck(load, mapping, check, check_context));
     summary.checks.push_back(std::move(result));
   }
-  summary.partitions.assign(years.begin(), years.end());
+  summary.partitions.assign(partitions.begin(), partitions.end());
   phase_done("checks");
   return summary;
 }

@@ -40,7 +40,8 @@ struct LoadSummary {
   std::string snapshot_id;
   int64_t run_id = 0;
   LoadAccounting accounting;
-  std::vector<int> partitions;  // fiscal years replaced
+  // Partitions replaced: fiscal years, or fiscal_year * 100 + fiscal_month.
+  std::vector<int64_t> partitions;
   std::vector<CheckResult> checks;
   int64_t remaps = 0;
   double seconds = 0;

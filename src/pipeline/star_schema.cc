@@ -17,7 +17,8 @@ ColumnDef Real(const std::string& name) { return {name, ColumnType::kReal, false
 
 // The dimension index and alias of each column an aggregate touches.
 std::string ColumnRef(const Mapping& mapping, const std::string& column) {
-  if (column == mapping.fiscal_year_column) return "f." + QuoteIdentifier(column);
+  for (const std::string& time : mapping.TimeColumns())
+    if (column == time) return "f." + QuoteIdentifier(column);
   for (size_t d = 0; d < mapping.dimensions.size(); ++d)
     for (const std::string& owned : mapping.dimensions[d].columns())
       if (owned == column) return "d" + std::to_string(d) + "." + QuoteIdentifier(column);
@@ -26,8 +27,21 @@ std::string ColumnRef(const Mapping& mapping, const std::string& column) {
 
 }  // namespace
 
+bool IsIntegerTimeColumn(const Mapping& mapping, const std::string& column) {
+  return column == mapping.fiscal_year_column || (mapping.has_date() && column == "fiscal_month");
+}
+
+std::vector<std::string> DimensionTableColumns(const DimensionSpec& dimension) {
+  std::vector<std::string> columns = {dimension.id_column()};
+  for (const std::string& column : dimension.columns()) columns.push_back(column);
+  if (dimension.key_rule == KeyRule::kVendorName)
+    columns.push_back(dimension.levels.back().name + "_key");
+  columns.push_back("member_key");
+  return columns;
+}
+
 std::vector<std::string> FactColumns(const Mapping& mapping) {
-  std::vector<std::string> columns = {mapping.fiscal_year_column};
+  std::vector<std::string> columns = mapping.TimeColumns();
   for (const DimensionSpec& dimension : mapping.dimensions)
     columns.push_back(dimension.id_column());
   columns.push_back("amount");
@@ -39,13 +53,17 @@ std::vector<std::string> FactColumns(const Mapping& mapping) {
 std::vector<TableDef> DatasetTables(const Mapping& mapping) {
   std::vector<TableDef> tables;
   for (const DimensionSpec& dimension : mapping.dimensions) {
-    TableDef table{
-        dimension.table(), {Int(dimension.id_column(), true)}, {dimension.id_column()}, {}};
-    for (const std::string& column : dimension.columns()) table.columns.push_back(Text(column));
-    table.columns.push_back(Text("member_key", true));
+    TableDef table{dimension.table(), {}, {dimension.id_column()}, {}};
+    for (const std::string& column : DimensionTableColumns(dimension))
+      table.columns.push_back(column == dimension.id_column()
+                                  ? Int(column, true)
+                                  : Text(column, column == "member_key"));
     tables.push_back(table);
   }
-  TableDef fact{mapping.fact_table, {Int(mapping.fiscal_year_column, true)}, {}, {}};
+  TableDef fact{mapping.fact_table, {}, {}, {}};
+  for (const std::string& column : mapping.TimeColumns())
+    fact.columns.push_back(IsIntegerTimeColumn(mapping, column) ? Int(column, true)
+                                                                : Text(column, true));
   for (const DimensionSpec& dimension : mapping.dimensions)
     fact.columns.push_back(Int(dimension.id_column(), true));
   fact.columns.push_back(Real("amount"));
@@ -56,7 +74,7 @@ std::vector<TableDef> DatasetTables(const Mapping& mapping) {
   for (const AggregateSpec& aggregate : mapping.aggregates) {
     TableDef table{aggregate.table(), {}, {}, {}};
     for (const std::string& column : aggregate.group_by)
-      table.columns.push_back(column == mapping.fiscal_year_column ? Int(column) : Text(column));
+      table.columns.push_back(IsIntegerTimeColumn(mapping, column) ? Int(column) : Text(column));
     if (aggregate.histogram) {
       table.columns.push_back(Int("bucket"));
       table.columns.push_back(Text("bucket_label"));

@@ -15,9 +15,17 @@ namespace citybooks {
 // Every table of a dataset schema for `mapping`.
 std::vector<TableDef> DatasetTables(const Mapping& mapping);
 
-// Columns appended to the fact table, in order: fiscal year, one id per
-// dimension, amount, amount_cents, run_id.
+// Columns appended to the fact table, in order: the time columns
+// (Mapping::TimeColumns), one id per dimension, amount, amount_cents, run_id.
 std::vector<std::string> FactColumns(const Mapping& mapping);
+
+// Columns of a dimension table, in order: its id, DimensionSpec::columns(),
+// "<level>_key" for a vendor-name key rule, member_key.
+std::vector<std::string> DimensionTableColumns(const DimensionSpec& dimension);
+
+// True for the integer time columns: the fiscal year, and the fiscal month of
+// a mapping with a date.
+bool IsIntegerTimeColumn(const Mapping& mapping, const std::string& column);
 
 // Histogram buckets of the amount's order of magnitude.
 struct AmountBucket {

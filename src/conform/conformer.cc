@@ -141,7 +141,7 @@ std::string NormalizeVendorName(std::string_view name) {
     bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                  static_cast<unsigned char>(c) >= 0x80;
     if (c == '&') alnum = true;
-    if (c == '\'') continue;  // O'BRIEN -> OBRIEN
+    if (c == '\'' || c == '.') continue;  // O'BRIEN -> OBRIEN, L.L.C. -> LLC
     if (alnum) {
       word.push_back((c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c);
     } else if (!word.empty()) {

@@ -129,7 +129,8 @@ class DimensionBuilder {
 };
 
 // The vendor key of a published vendor name: upper case, punctuation folded
-// to spaces, runs of spaces collapsed, and trailing legal suffixes (LLC, INC,
+// to spaces (apostrophes and dots dropped, so L.L.C. is LLC), runs of spaces
+// collapsed, and trailing legal suffixes (LLC, INC,
 // CORP, CO, LTD, LP, ...) dropped: "Acme Supply, Inc." -> "ACME SUPPLY".
 std::string NormalizeVendorName(std::string_view name);
 

@@ -209,3 +209,62 @@ TEST(RowConformer, HeaderMatchesCaseInsensitivelyAndTrimmed) {
 
 }  // namespace
 }  // namespace citybooks
+
+namespace citybooks {
+namespace {
+
+TEST(NormalizeVendorName, FoldsCasePunctuationAndLegalSuffixes) {
+  EXPECT_EQ(NormalizeVendorName("21ST CENTURY POLICING LLC"), "21ST CENTURY POLICING");
+  EXPECT_EQ(NormalizeVendorName("Acme Supply, Inc."), "ACME SUPPLY");
+  EXPECT_EQ(NormalizeVendorName("ACME SUPPLY INC"), "ACME SUPPLY");
+  EXPECT_EQ(NormalizeVendorName("  acme   supply co, l.l.c. "), "ACME SUPPLY");
+  EXPECT_EQ(NormalizeVendorName("O'Brien & Sons Corp"), "OBRIEN & SONS");
+  EXPECT_EQ(NormalizeVendorName("LLC"), "LLC");  // never empty
+}
+
+TEST(ParseDate, ReadsMonthDayYearAndIso) {
+  EXPECT_EQ(ParseDate("7/14/2021", DateFormat::kMonthDayYear), 20210714);
+  EXPECT_EQ(ParseDate("12/1/2021 12:00:00 AM", DateFormat::kMonthDayYear), 20211201);
+  EXPECT_EQ(ParseDate("2021-07-14", DateFormat::kIso), 20210714);
+  EXPECT_FALSE(ParseDate("2/30/2021", DateFormat::kMonthDayYear));
+  EXPECT_FALSE(ParseDate("14/7/2021", DateFormat::kMonthDayYear));
+  EXPECT_FALSE(ParseDate("July 14", DateFormat::kMonthDayYear));
+  EXPECT_FALSE(ParseDate("", DateFormat::kIso));
+}
+
+TEST(RowConformer, DerivesFiscalYearAndMonthFromTheDate) {
+  auto mapping = LoadMapping("phoenix-checkbook");
+  ASSERT_TRUE(mapping);
+  std::vector<DimensionBuilder> builders;
+  for (const DimensionSpec& dimension : mapping->dimensions)
+    builders.emplace_back(*mapping, dimension);
+  auto conformer = RowConformer::Make(*mapping, &builders,
+                                      {"Check/Payment Date", "Dept. Descrptn", "Vendor Name",
+                                       "Commitmt Item Name", "Invoice Net Amt"},
+                                      "jul.csv");
+  ASSERT_TRUE(conformer) << conformer.error().message();
+  ConformedFact fact;
+  RowProblem problem;
+  CsvRecord record;
+  record.raw = "x";
+  record.fields = {"7/14/2021", "Police", "21ST CENTURY POLICING LLC", "Cons/Other Prof Svcs",
+                   "27,678.75"};
+  ASSERT_TRUE(conformer->Conform(record, &fact, &problem)) << problem.reason;
+  EXPECT_EQ(fact.date, 20210714);
+  EXPECT_EQ(fact.fiscal_year, 2022);  // FY2022 starts on July 1, 2021
+  EXPECT_EQ(fact.fiscal_month, 1);
+  EXPECT_EQ(fact.partition, 202201);
+  EXPECT_EQ(fact.cents, 2767875);
+  record.fields = {"6/30/2021", "Police", "X", "Y", "(1,234.00)"};
+  ASSERT_TRUE(conformer->Conform(record, &fact, &problem)) << problem.reason;
+  EXPECT_EQ(fact.fiscal_year, 2021);
+  EXPECT_EQ(fact.fiscal_month, 12);
+  EXPECT_EQ(fact.cents, -123400);
+  record.fields = {"13/1/2021", "Police", "X", "Y", "1.00"};
+  ASSERT_FALSE(conformer->Conform(record, &fact, &problem));
+  EXPECT_EQ(problem.reason,
+            "Check/Payment Date '13/1/2021' is not a date (M/D/YYYY) in fiscal years 2000 to 2100");
+}
+
+}  // namespace
+}  // namespace citybooks

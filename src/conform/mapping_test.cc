@@ -79,3 +79,40 @@ levels = [{ name = "dept" }]
 
 }  // namespace
 }  // namespace citybooks
+
+namespace citybooks {
+namespace {
+
+TEST(Mapping, BuiltInPhoenixMappingDerivesTimeFromThePaymentDate) {
+  auto mapping = LoadMapping("phoenix-checkbook");
+  ASSERT_TRUE(mapping) << mapping.error().message();
+  EXPECT_EQ(mapping->fact_table, "fact_payment");
+  EXPECT_EQ(mapping->TimeColumns(),
+            (std::vector<std::string>{"payment_date", "fiscal_year", "fiscal_month"}));
+  EXPECT_EQ(mapping->partition, Partition::kFiscalMonth);
+  EXPECT_EQ(mapping->PartitionExpression("f"), "(f.\"fiscal_year\" * 100 + f.\"fiscal_month\")");
+  EXPECT_EQ(mapping->SourceColumn("department"), "Dept. Descrptn");
+  EXPECT_EQ(mapping->amount_format, AmountFormat::kAccounting);
+  ASSERT_EQ(mapping->dimensions.size(), 3u);
+  EXPECT_EQ(mapping->dimensions[1].key_rule, KeyRule::kVendorName);
+}
+
+TEST(Mapping, DateMappingsCannotAlsoNameAFiscalYearColumn) {
+  auto mapping = ParseMapping(R"(
+name = "x"
+fact_table = "fact_x"
+fiscal_year = "year"
+[date]
+column = "paid"
+[[dimensions]]
+name = "a"
+levels = [{ name = "dept" }]
+)",
+                              "x.toml");
+  ASSERT_FALSE(mapping);
+  EXPECT_NE(mapping.error().message().find("derived"), std::string::npos)
+      << mapping.error().message();
+}
+
+}  // namespace
+}  // namespace citybooks

@@ -57,14 +57,19 @@ class PipelineTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   void IngestAndLoad(const std::string& name, const std::string& csv) {
+    IngestAndLoadDataset("sf-spending-revenue", name, csv);
+  }
+
+  void IngestAndLoadDataset(const std::string& dataset, const std::string& name,
+                            const std::string& csv) {
     fs::path file = dir_ / name;
     {
       std::ofstream out(file, std::ios::binary);
       out << csv;
     }
-    auto ingested = Ingest(context_, "sf-spending-revenue", {file.string()});
+    auto ingested = Ingest(context_, dataset, {file.string()});
     ASSERT_TRUE(ingested) << ingested.error().message();
-    auto loaded = Load(context_, "sf-spending-revenue");
+    auto loaded = Load(context_, dataset);
     ASSERT_TRUE(loaded) << loaded.error().message();
   }
 
@@ -199,6 +204,75 @@ TEST_F(PipelineTest, AFailedCheckRollsTheLoadBackAndRecordsAFailedRun) {
             (std::vector<std::vector<std::string>>{{"failed"}, {"succeeded"}}));
   EXPECT_EQ(Rows("SELECT COUNT(*) FROM sf_spending_revenue.cb_quality WHERE status = 'fail'"),
             (std::vector<std::vector<std::string>>{{"1"}}));
+}
+
+TEST_F(PipelineTest, RealPhoenixRowsLoadWithExactDatesCentsAndVendorKeys) {
+  std::ifstream in(std::string(CITYBOOKS_SOURCE_DIR) + "/data/reference/phoenix/sample_rows.csv",
+                   std::ios::binary);
+  std::stringstream csv;
+  csv << in.rdbuf();
+  fs::path file = dir_ / "jul-2021.csv";
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << csv.str();
+  }
+  auto ingested = Ingest(context_, "phoenix-checkbook", {file.string()});
+  ASSERT_TRUE(ingested) << ingested.error().message();
+  auto loaded = Load(context_, "phoenix-checkbook");
+  ASSERT_TRUE(loaded) << loaded.error().message();
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0].accounting.rows_read, 7);
+  EXPECT_EQ((*loaded)[0].accounting.rows_loaded, 7);
+  EXPECT_EQ((*loaded)[0].partitions, (std::vector<int64_t>{202201}));
+  for (const CheckResult& check : (*loaded)[0].checks) EXPECT_TRUE(check.passed) << check.name;
+  EXPECT_EQ(Rows("SELECT f.payment_date, f.fiscal_year, f.fiscal_month, d.department, "
+                 "v.vendor, v.vendor_key, i.item, f.amount_cents "
+                 "FROM phoenix_checkbook.fact_payment f "
+                 "JOIN phoenix_checkbook.dim_department d ON d.department_id = f.department_id "
+                 "JOIN phoenix_checkbook.dim_vendor v ON v.vendor_id = f.vendor_id "
+                 "JOIN phoenix_checkbook.dim_item i ON i.item_id = f.item_id"),
+            (std::vector<std::vector<std::string>>{
+                {"2021-07-14", "2022", "1", "Police", "21ST CENTURY POLICING LLC",
+                 "21ST CENTURY POLICING", "Cons/Other Prof Svcs", "1104125"},
+                {"2021-07-14", "2022", "1", "Police", "21ST CENTURY POLICING LLC",
+                 "21ST CENTURY POLICING", "Cons/Other Prof Svcs", "25499"},
+                {"2021-07-14", "2022", "1", "Police", "21ST CENTURY POLICING LLC",
+                 "21ST CENTURY POLICING", "Cons/Other Prof Svcs", "2767875"},
+                {"2021-07-27", "2022", "1", "Aviation", "22ND CENTURY TECHNOLOGIES INC",
+                 "22ND CENTURY TECHNOLOGIES", "Tech Supp Maint/Rep", "1360800"},
+                {"2021-07-27", "2022", "1", "Aviation", "22ND CENTURY TECHNOLOGIES INC",
+                 "22ND CENTURY TECHNOLOGIES", "Tech Supp Maint/Rep", "1379856"},
+                {"2021-07-27", "2022", "1", "Aviation", "22ND CENTURY TECHNOLOGIES INC",
+                 "22ND CENTURY TECHNOLOGIES", "Tech Supp Maint/Rep", "607200"},
+                {"2021-07-27", "2022", "1", "Aviation", "22ND CENTURY TECHNOLOGIES INC",
+                 "22ND CENTURY TECHNOLOGIES", "Tech Supp Maint/Rep", "754800"},
+            }));
+  // Every view answers the same from aggregates as from facts.
+  auto mapping = LoadMapping("phoenix-checkbook");
+  ASSERT_TRUE(mapping);
+  ASSERT_EQ(mapping->views.size(), 3u);
+  for (const ViewSpec& view : mapping->views)
+    EXPECT_EQ(Rows(view.Sql("phoenix_checkbook")), Rows(view.SqlFromFacts("phoenix_checkbook")))
+        << view.name;
+}
+
+TEST_F(PipelineTest, AMonthlyFileReplacesOnlyItsFiscalMonth) {
+  const std::string header =
+      "Check/Payment Date,Dept. Descrptn,Vendor Name,Commitmt Item Name,Invoice Net Amt\n";
+  IngestAndLoadDataset("phoenix-checkbook", "jul.csv",
+                       header + "7/1/2021,Police,ACME INC,Supplies,\"1,000.00\"\n");
+  IngestAndLoadDataset("phoenix-checkbook", "aug.csv",
+                       header + "8/2/2021,Police,\"Acme, Inc.\",Supplies,$5.00\n");
+  EXPECT_EQ(Rows("SELECT COUNT(*), SUM(amount_cents) FROM phoenix_checkbook.fact_payment"),
+            (std::vector<std::vector<std::string>>{{"2", "100500"}}));
+  // August again, corrected: July stays, August is replaced.
+  IngestAndLoadDataset("phoenix-checkbook", "aug.csv",
+                       header + "8/3/2021,Fire,\"Acme, Inc.\",Supplies,(2.50)\n");
+  EXPECT_EQ(
+      Rows("SELECT payment_date, amount_cents FROM phoenix_checkbook.fact_payment"),
+      (std::vector<std::vector<std::string>>{{"2021-07-01", "100000"}, {"2021-08-03", "-250"}}));
+  EXPECT_EQ(Rows("SELECT vendor_key FROM phoenix_checkbook.dim_vendor"),
+            (std::vector<std::vector<std::string>>{{"ACME"}}));
 }
 
 }  // namespace

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 debian_packages=(
   build-essential cmake ninja-build pkg-config git clang-format time
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
-  libsqlite3-dev sqlite3 libssl-dev libcurl4-openssl-dev
+  libsqlite3-dev sqlite3 libssl-dev libcurl4-openssl-dev libcpp-httplib-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Node.js may come from elsewhere than Debian (its own build bundles npm and

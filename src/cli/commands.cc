@@ -3,13 +3,16 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "cli/output.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "conform/mapping.h"
+#include "extract/source.h"
 #include "gen/embedded_data.h"
 #include "gen/sf_generator.h"
+#include "net/http_client.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/status.h"
 #include "store/object_store.h"
@@ -117,6 +120,53 @@ void PrintLoadSummary(const std::string& dataset, const LoadSummary& summary) {
 
 }  // namespace
 
+// Parses "90s", "15m", "1h", "24h", "1d" (a bare number is seconds).
+Result<std::chrono::seconds> ParseDuration(const std::string& text) {
+  std::string_view number = text;
+  int64_t unit = 1;
+  if (!number.empty()) {
+    switch (number.back()) {
+      case 's':
+        unit = 1;
+        number.remove_suffix(1);
+        break;
+      case 'm':
+        unit = 60;
+        number.remove_suffix(1);
+        break;
+      case 'h':
+        unit = 3600;
+        number.remove_suffix(1);
+        break;
+      case 'd':
+        unit = 86400;
+        number.remove_suffix(1);
+        break;
+      default:
+        break;
+    }
+  }
+  auto value = ParseInt(number);
+  if (!value || *value <= 0)
+    return Fail(ErrorCode::kInvalidArgument,
+                "--every " + text + " is not a duration; use e.g. 90s, 15m, 1h or 1d");
+  return std::chrono::seconds(*value * unit);
+}
+
+Status ExtractDatasets(Session& session, const std::vector<const DatasetConfig*>& datasets) {
+  CB_ASSIGN_OR_RETURN(auto http, MakeCurlHttpClient({}));
+  for (const DatasetConfig* dataset : datasets) {
+    if (dataset->source == "file") {
+      LogInfo(dataset->name + ": source \"file\" is fed by `citybooks ingest`; skipped");
+      continue;
+    }
+    CB_ASSIGN_OR_RETURN(auto source, MakeSource(*dataset, http.get(), ProcessEnvironment()));
+    CB_ASSIGN_OR_RETURN(ExtractResult result, source->Extract(*session.raw));
+    std::cout << result.summary << "\n";
+  }
+  return Ok();
+}
+
 Status NotYetAvailable(const std::string& command) {
   static const std::map<std::string, std::string> kWhen = {
       {"extract",
@@ -187,6 +237,49 @@ Status RunLoad(const GlobalOptions& global, const std::vector<std::string>& name
     for (const LoadSummary& summary : summaries) PrintLoadSummary(dataset->name, summary);
   }
   return Ok();
+}
+
+Status RunExtract(const GlobalOptions& global, const std::vector<std::string>& names) {
+  CB_ASSIGN_OR_RETURN(Session session, OpenSession(global, false));
+  CB_ASSIGN_OR_RETURN(auto datasets, session.config.Select(names));
+  return ExtractDatasets(session, datasets);
+}
+
+Status RunRun(const GlobalOptions& global, const std::vector<std::string>& names,
+              const std::string& every) {
+  std::optional<std::chrono::seconds> period;
+  if (!every.empty()) {
+    CB_ASSIGN_OR_RETURN(period, ParseDuration(every));
+  }
+  auto cycle = [&]() -> Status {
+    CB_ASSIGN_OR_RETURN(Session session, OpenSession(global, false));
+    CB_ASSIGN_OR_RETURN(auto datasets, session.config.Select(names));
+    CB_RETURN_IF_ERROR(ExtractDatasets(session, datasets));
+    for (const DatasetConfig* dataset : datasets) {
+      CB_ASSIGN_OR_RETURN(std::vector<LoadSummary> summaries,
+                          Load(session.context(), dataset->name, {}));
+      if (summaries.empty()) std::cout << dataset->name << ": nothing new to load\n";
+      for (const LoadSummary& summary : summaries) PrintLoadSummary(dataset->name, summary);
+    }
+    return Ok();
+  };
+  if (!period) return cycle();
+  // Cycles run one after another in this process, so they never overlap;
+  // a cycle that fails transiently is retried (5 times, as the seeds' daily
+  // job was) before the failure is reported and the next cycle waits.
+  constexpr int kRetries = 5;
+  while (true) {
+    auto started = std::chrono::steady_clock::now();
+    Status status = cycle();
+    for (int retry = 1; !status && status.error().retryable() && retry <= kRetries; ++retry) {
+      LogWarning(status.error().message() + "; retry " + std::to_string(retry) + " of " +
+                 std::to_string(kRetries) + " in 60 s");
+      std::this_thread::sleep_for(std::chrono::seconds(60));
+      status = cycle();
+    }
+    if (!status) LogError(status.error().message() + "; next cycle in " + every);
+    std::this_thread::sleep_until(started + *period);
+  }
 }
 
 Status RunQuery(const GlobalOptions& global, const std::string& sql, const std::string& format) {

@@ -24,6 +24,12 @@ Status RunInit(const GlobalOptions& global, const std::vector<std::string>& data
 Status RunIngest(const GlobalOptions& global, const std::string& dataset,
                  const std::vector<std::string>& files);
 Status RunLoad(const GlobalOptions& global, const std::vector<std::string>& datasets, bool reload);
+Status RunExtract(const GlobalOptions& global, const std::vector<std::string>& datasets);
+// extract + load for each dataset; with `every` (e.g. "1h"), again every
+// DURATION until interrupted, each cycle retried up to 5 times on transient
+// failures.
+Status RunRun(const GlobalOptions& global, const std::vector<std::string>& datasets,
+              const std::string& every);
 Status RunQuery(const GlobalOptions& global, const std::string& sql, const std::string& format);
 Status RunStatus(const GlobalOptions& global, const std::vector<std::string>& datasets,
                  const std::string& format);

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
 
   auto* extract = app.add_subcommand("extract", "Pull new source data into the raw zone");
   extract->add_option("DATASET", datasets, "Datasets (default: all configured)");
-  extract->callback([&] { action = [] { return NotYetAvailable("extract"); }; });
+  extract->callback([&] { action = [&] { return RunExtract(global, datasets); }; });
 
   std::string ingest_dataset;
   std::vector<std::string> ingest_files;
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "extract + load + model (repeat every DURATION)");
   run->add_option("DATASET", datasets, "Datasets (default: all configured)");
   run->add_option("--every", every, "Repeat every DURATION, e.g. 1h or 24h");
-  run->callback([&] { action = [] { return NotYetAvailable("run"); }; });
+  run->callback([&] { action = [&] { return RunRun(global, datasets, every); }; });
 
   std::string bind = "127.0.0.1";
   int port = 8080;

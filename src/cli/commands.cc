@@ -11,6 +11,7 @@
 #include "conform/mapping.h"
 #include "extract/source.h"
 #include "gen/embedded_data.h"
+#include "gen/phoenix_generator.h"
 #include "gen/sf_generator.h"
 #include "net/http_client.h"
 #include "pipeline/pipeline.h"
@@ -68,14 +69,17 @@ std::string Plural(int64_t n, const std::string& word) {
 std::string PartitionsText(const std::vector<int64_t>& partitions) {
   if (partitions.empty()) return "no partition";
   if (partitions.front() > 9999) {
+    auto month = [](int64_t value) {
+      char text[48];
+      std::snprintf(text, sizeof text, "FY%lld/%02lld", static_cast<long long>(value / 100),
+                    static_cast<long long>(value % 100));
+      return std::string(text);
+    };
+    if (partitions.size() > 4)
+      return std::to_string(partitions.size()) + " fiscal months, " + month(partitions.front()) +
+             " to " + month(partitions.back());
     std::string text = "fiscal month" + std::string(partitions.size() == 1 ? " " : "s ");
-    for (size_t i = 0; i < partitions.size(); ++i) {
-      char month[48];
-      std::snprintf(month, sizeof month, "FY%lld/%02lld",
-                    static_cast<long long>(partitions[i] / 100),
-                    static_cast<long long>(partitions[i] % 100));
-      text += (i ? ", " : "") + std::string(month);
-    }
+    for (size_t i = 0; i < partitions.size(); ++i) text += (i ? ", " : "") + month(partitions[i]);
     return text;
   }
   bool contiguous =
@@ -154,7 +158,24 @@ Result<std::chrono::seconds> ParseDuration(const std::string& text) {
 }
 
 Status ExtractDatasets(Session& session, const std::vector<const DatasetConfig*>& datasets) {
-  CB_ASSIGN_OR_RETURN(auto http, MakeCurlHttpClient({}));
+  // Portals throttle and fail often enough that one pull may meet several
+  // transient faults; the total time still bounds every request.
+  HttpOptions options;
+  options.max_attempts = 10;
+  // Tuning knobs (milliseconds) for slow or flaky networks, and for tests.
+  Environment environment = ProcessEnvironment();
+  for (auto [name, field] :
+       {std::pair{"CITYBOOKS_HTTP_INITIAL_BACKOFF_MS", &options.initial_backoff},
+        std::pair{"CITYBOOKS_HTTP_MAX_BACKOFF_MS", &options.max_backoff}}) {
+    if (auto value = environment(name)) {
+      auto parsed = ParseInt(*value);
+      if (!parsed || *parsed < 0)
+        return Fail(ErrorCode::kInvalidArgument,
+                    std::string(name) + "=" + *value + " is not a number of milliseconds");
+      *field = std::chrono::milliseconds(*parsed);
+    }
+  }
+  CB_ASSIGN_OR_RETURN(auto http, MakeCurlHttpClient(options));
   for (const DatasetConfig* dataset : datasets) {
     if (dataset->source == "file") {
       LogInfo(dataset->name + ": source \"file\" is fed by `citybooks ingest`; skipped");
@@ -309,23 +330,33 @@ Status RunStatus(const GlobalOptions& global, const std::vector<std::string>& na
 }
 
 Status RunGen(const GenOptions& options) {
-  if (options.city == "phoenix")
-    return Fail(ErrorCode::kUnimplemented,
-                "`citybooks gen phoenix` is not available in this build: the Phoenix checkbook "
-                "generator arrives with issue 3");
   std::ofstream out(options.out, std::ios::binary | std::ios::trunc);
   if (!out) return Fail(ErrorCode::kIoError, "cannot write " + options.out);
-  SfGenOptions sf;
-  sf.rows = options.rows;
-  sf.seed = options.seed;
-  sf.dirt_rate = options.dirt_rate;
-  sf.bad_rate = options.bad_rate;
-  CB_ASSIGN_OR_RETURN(SfGenStats stats, GenerateSf(sf, out));
+  uint64_t rows = 0;
+  uint64_t bad_rows = 0;
+  if (options.city == "phoenix") {
+    PhoenixGenOptions phoenix;
+    phoenix.rows = options.rows;
+    phoenix.seed = options.seed;
+    phoenix.dirt_rate = options.dirt_rate;
+    phoenix.bad_rate = options.bad_rate;
+    CB_ASSIGN_OR_RETURN(PhoenixGenStats stats, GeneratePhoenix(phoenix, out));
+    rows = stats.rows;
+    bad_rows = stats.bad_rows;
+  } else {
+    SfGenOptions sf;
+    sf.rows = options.rows;
+    sf.seed = options.seed;
+    sf.dirt_rate = options.dirt_rate;
+    sf.bad_rate = options.bad_rate;
+    CB_ASSIGN_OR_RETURN(SfGenStats stats, GenerateSf(sf, out));
+    rows = stats.rows;
+    bad_rows = stats.bad_rows;
+  }
   out.close();
   if (!out) return Fail(ErrorCode::kIoError, "cannot finish writing " + options.out);
-  LogInfo("wrote " + Plural(static_cast<int64_t>(stats.rows), "row") + " (" +
-          FormatCount(static_cast<int64_t>(stats.bad_rows)) + " malformed on purpose) to " +
-          options.out);
+  LogInfo("wrote " + Plural(static_cast<int64_t>(rows), "row") + " (" +
+          FormatCount(static_cast<int64_t>(bad_rows)) + " malformed on purpose) to " + options.out);
   return Ok();
 }
 

@@ -1,0 +1,49 @@
+// Realistic synthetic City of Phoenix "City Checkbook" raw data: vendor
+// payments with the portal's own header, M/D/YYYY dates and accounting-style
+// amounts ("27,678.75" in quotes, (1,234.00) credits), drawn from the real
+// departments and a fixed population of vendors (the two of the embedded real
+// sample rows plus a few hundred synthetic legal names), with the real
+// extract's dirt injected at a configurable rate.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string_view>
+
+#include "common/error.h"
+
+namespace citybooks {
+
+struct PhoenixGenOptions {
+  uint64_t rows = 1000;
+  uint64_t seed = 1;
+  // Fiscal years run July 1 to June 30 and are named for the year they end in;
+  // both must lie in 2000..2100 (the range the phoenix-checkbook mapping loads).
+  int first_fiscal_year = 2019;
+  int last_fiscal_year = 2023;
+  // Share of rows carrying dirt (a vendor name spelled another way, padded
+  // names, department casing); 0 gives clean rows. Dirt is a property of a
+  // vendor in a fiscal year or of a department in a fiscal month, never of a
+  // single row, so the distinct spellings stay few however many rows are
+  // written. Every dirty row still loads.
+  double dirt_rate = 0.05;
+  // Share of rows that are malformed (wrong field counts, bad dates or
+  // amounts), which a load must quarantine; 0 by default.
+  double bad_rate = 0.0;
+};
+
+struct PhoenixGenStats {
+  uint64_t rows = 0;              // data records written (header excluded)
+  uint64_t bad_rows = 0;          // of which malformed on purpose
+  int64_t good_amount_cents = 0;  // sum of the amounts of the well-formed rows
+};
+
+// The real file's header line, without its line end.
+std::string_view PhoenixHeader();
+
+// Writes a CSV with the real header and LF line ends to `out`, rows in date
+// order spread over the fiscal years asked. Fails with kInvalidArgument for
+// nonsense options (nothing is written) and kIoError when `out` fails.
+Result<PhoenixGenStats> GeneratePhoenix(const PhoenixGenOptions& options, std::ostream& out);
+
+}  // namespace citybooks

@@ -130,6 +130,39 @@ TEST_F(ExtractTest, UnchangedSocrataDatasetCostsOneRequestAndLandsNothing) {
   EXPECT_EQ(second_years_facts, 1'500);
 }
 
+TEST_F(ExtractTest, RunEveryRepeatsCyclesOneAfterAnother) {
+  ServeSf(GeneratedSf(1'000, 8), std::chrono::sys_seconds{1'700'000'000s});
+  // Three and a half seconds of `run --every 1s`, then SIGTERM.
+  std::vector<std::string> argv = {"/usr/bin/timeout",
+                                   "3.5",
+                                   CitybooksPath(),
+                                   "--config",
+                                   (workspace_.dir() / "citybooks.toml").string(),
+                                   "--raw",
+                                   "file://" + workspace_.raw_dir().string(),
+                                   "--warehouse",
+                                   "sqlite://" + workspace_.warehouse_file().string(),
+                                   "run",
+                                   kSf,
+                                   "--every",
+                                   "1s"};
+  RunOptions options;
+  options.cwd = workspace_.dir();
+  ProcessResult run = RunProcess(argv, options);
+  EXPECT_EQ(run.exit_status, 124) << run.Describe();  // ended by timeout, not by an error
+  // The first cycle lands and loads; the later ones find nothing new.
+  size_t cycles = 0;
+  for (const std::string& line : Lines(run.out))
+    if (line.rfind("sf-spending-revenue: ", 0) == 0 &&
+        (line.find("landed snapshot") != std::string::npos ||
+         line.find("unchanged since") != std::string::npos))
+      ++cycles;
+  EXPECT_GE(cycles, 3u) << run.Describe();
+  EXPECT_LE(cycles, 4u) << run.Describe();
+  EXPECT_EQ(RawSnapshots(kSf), 1);
+  EXPECT_EQ(workspace_.QueryInt("SELECT COUNT(*) FROM sf_spending_revenue.cb_runs"), 1);
+}
+
 TEST_F(ExtractTest, CkanFetchesOnlyNewAndChangedResources) {
   auto month = [](int m, const std::string& amount) {
     return std::string(kPhoenixHeader) + std::to_string(m) +

@@ -299,6 +299,9 @@ Status RunRun(const GlobalOptions& global, const std::vector<std::string>& names
       status = cycle();
     }
     if (!status) LogError(status.error().message() + "; next cycle in " + every);
+    // A long-running loop usually writes to a log file or a pipe: make each
+    // cycle's report visible as soon as the cycle ends.
+    std::cout.flush();
     std::this_thread::sleep_until(started + *period);
   }
 }

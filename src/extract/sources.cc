@@ -2,6 +2,7 @@
 
 #include "common/csv_reader.h"
 #include "common/log.h"
+#include "common/progress.h"
 #include "common/text.h"
 #include "extract/source.h"
 
@@ -98,7 +99,8 @@ class SocrataPages : public ByteSource {
         resource_url_(std::move(resource_url)),
         headers_(std::move(headers)),
         page_rows_(page_rows),
-        requests_(requests) {}
+        requests_(requests),
+        meter_("pulling " + resource_url_, 0) {}
 
   Result<size_t> Read(char* buffer, size_t size) override {
     while (offset_ >= page_.size()) {
@@ -142,7 +144,13 @@ class SocrataPages : public ByteSource {
     if (!page_.empty() && page_.back() != '\n') page_.push_back('\n');
     offset_ = 0;
     rows_seen_ += rows;
+    bytes_seen_ += page_.size();
     done_ = rows < page_rows_;
+    if (done_) {
+      meter_.Finish();
+    } else {
+      meter_.Update(bytes_seen_, static_cast<uint64_t>(rows_seen_));
+    }
     return Ok();
   }
 
@@ -156,7 +164,9 @@ class SocrataPages : public ByteSource {
   std::string header_;
   std::string etag_;
   int64_t rows_seen_ = 0;
+  uint64_t bytes_seen_ = 0;
   bool done_ = false;
+  ProgressMeter meter_;
 };
 
 class SocrataSource : public Source {

@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -95,6 +96,10 @@ std::string PartitionsText(const std::vector<int64_t>& partitions) {
 }
 
 void PrintLoadSummary(const std::string& dataset, const LoadSummary& summary) {
+  std::vector<int64_t> replaced;
+  std::set_difference(summary.partitions.begin(), summary.partitions.end(),
+                      summary.unchanged_partitions.begin(), summary.unchanged_partitions.end(),
+                      std::back_inserter(replaced));
   const LoadAccounting& a = summary.accounting;
   int passed = 0, warned = 0;
   for (const CheckResult& check : summary.checks) (check.passed ? passed : warned)++;
@@ -108,8 +113,11 @@ void PrintLoadSummary(const std::string& dataset, const LoadSummary& summary) {
             << "  amount read " << FormatCents(a.amount_read_cents) << " = loaded "
             << FormatCents(a.amount_loaded_cents) << " + quarantined "
             << FormatCents(a.amount_quarantined_cents) << "\n"
-            << "  replaced " << PartitionsText(summary.partitions) << "; "
-            << Plural(summary.remaps, "code remap") << " recorded\n"
+            << "  replaced " << PartitionsText(replaced)
+            << (summary.unchanged_partitions.empty()
+                    ? std::string()
+                    : " (" + PartitionsText(summary.unchanged_partitions) + " unchanged, kept)")
+            << "; " << Plural(summary.remaps, "code remap") << " recorded\n"
             << "  checks: " << passed << " passed, " << warned << " warned\n";
   std::string phases;
   for (const auto& [name, phase_seconds] : summary.phases) {

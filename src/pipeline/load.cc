@@ -30,6 +30,29 @@ int64_t KillAfterRows() {
   return std::atoll(value);
 }
 
+// Rows, cents and an order-independent digest of a partition's facts.
+struct PartitionTotals {
+  int64_t rows = 0;
+  int64_t cents = 0;
+  uint64_t digest = 0;  // wrapping sum of FactDigest over the partition's facts
+};
+
+// A well-mixed hash of everything a fact stores; summed over a partition it
+// tells whether a reloaded partition holds the same multiset of facts.
+uint64_t FactDigest(const ConformedFact& fact, size_t dimensions, uint64_t seed) {
+  auto mix = [](uint64_t h, uint64_t value) {
+    h ^= value + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 27);
+  };
+  uint64_t h = mix(seed, static_cast<uint64_t>(fact.fiscal_year));
+  h = mix(h, static_cast<uint64_t>(fact.fiscal_month));
+  h = mix(h, static_cast<uint64_t>(fact.date));
+  h = mix(h, static_cast<uint64_t>(fact.cents));
+  for (size_t d = 0; d < dimensions; ++d) h = mix(h, static_cast<uint64_t>(fact.member_ids[d]));
+  return h * 0x94d049bb133111ebull;
+}
+
 std::string PartitionList(const std::set<int64_t>& partitions) {
   std::string list;
   for (int64_t value : partitions) list += (list.empty() ? "" : ", ") + std::to_string(value);
@@ -105,8 +128,9 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
   // years and months (a map update per row would cost more than the rest of
   // the bookkeeping): index (year - first year) * 13 + fiscal month (0 for
   // yearly partitions).
-  std::vector<std::pair<int64_t, int64_t>> per_partition(
-      static_cast<size_t>(mapping.max_fiscal_year - mapping.min_fiscal_year + 1) * 13, {0, 0});
+  std::vector<PartitionTotals> per_partition(
+      static_cast<size_t>(mapping.max_fiscal_year - mapping.min_fiscal_year + 1) * 13);
+  const uint64_t digest_seed = std::hash<std::string>()(mapping.fingerprint);
   std::string date_text = "YYYY-MM-DD";
   std::vector<Cell> row(fact_columns.size());
   const size_t dimension_count = mapping.dimensions.size();
@@ -141,8 +165,9 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
         auto& totals =
             per_partition[static_cast<size_t>(fact.fiscal_year - mapping.min_fiscal_year) * 13 +
                           (mapping.partition == Partition::kFiscalMonth ? fact.fiscal_month : 0)];
-        ++totals.first;
-        totals.second += fact.cents;
+        ++totals.rows;
+        totals.cents += fact.cents;
+        totals.digest += FactDigest(fact, dimension_count, digest_seed);
         size_t c = 0;
         if (mapping.has_date()) {
           std::snprintf(date_text.data(), date_text.size() + 1, "%04d-%02d-%02d", fact.date / 10000,
@@ -191,9 +216,9 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
   facts.reset();
   quarantine.reset();
   std::set<int64_t> partitions;
-  std::map<int64_t, std::pair<int64_t, int64_t>> partition_stats;
+  std::map<int64_t, PartitionTotals> partition_stats;
   for (size_t i = 0; i < per_partition.size(); ++i)
-    if (per_partition[i].first > 0) {
+    if (per_partition[i].rows > 0) {
       int64_t year = mapping.min_fiscal_year + static_cast<int64_t>(i / 13);
       int64_t value = mapping.partition == Partition::kFiscalMonth ? year * 100 + i % 13 : year;
       partitions.insert(value);
@@ -263,22 +288,45 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
   phase_done("dimensions");
 
   // Replace the partitions this snapshot covers: earlier facts of those
-  // fiscal years go, in the same transaction that added the new ones.
-  // cb_partitions knows which fiscal years hold facts, so a year loaded for
-  // the first time costs no scan of the fact table.
+  // fiscal years (or months) go, in the same transaction that added the new
+  // ones. A partition whose rows are the same as before (same count, cents
+  // and digest of every fact) keeps its earlier facts and drops this run's
+  // copy, so a new snapshot replaces only what changed. cb_partitions knows
+  // which partitions hold facts, so one loaded for the first time costs no
+  // scan of the fact table.
   std::string partition_filter;
+  std::set<int64_t> changed = partitions;
+  std::set<int64_t> unchanged;
   if (!partitions.empty()) {
     partition_filter = mapping.PartitionExpression() + " IN (" + PartitionList(partitions) + ")";
-    CB_ASSIGN_OR_RETURN(
-        QueryResult held,
-        load.Query("SELECT COUNT(*) FROM " + qualify("cb_partitions") +
-                   " WHERE partition_value IN (" + PartitionList(partitions) + ")"));
-    if (held.IntAt() > 0) {
-      Cell run = Cell::Int(run_id);
-      CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify(mapping.fact_table) + " WHERE " +
-                                          partition_filter + " AND run_id <> ?",
-                                      std::span<const Cell>(&run, 1)));
+    CB_ASSIGN_OR_RETURN(QueryResult held,
+                        load.Query("SELECT partition_value, rows, amount_cents, digest FROM " +
+                                   qualify("cb_partitions") + " WHERE partition_value IN (" +
+                                   PartitionList(partitions) + ")"));
+    std::set<int64_t> replaced;
+    for (size_t r = 0; r < held.rows.size(); ++r) {
+      int64_t value = held.IntAt(r, 0);
+      const PartitionTotals& now = partition_stats[value];
+      if (held.IntAt(r, 1) == now.rows && held.IntAt(r, 2) == now.cents &&
+          held.IntAt(r, 3) == static_cast<int64_t>(now.digest)) {
+        unchanged.insert(value);
+        changed.erase(value);
+      } else {
+        replaced.insert(value);
+      }
     }
+    Cell run = Cell::Int(run_id);
+    auto run_param = std::span<const Cell>(&run, 1);
+    if (!replaced.empty())
+      CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify(mapping.fact_table) + " WHERE " +
+                                          mapping.PartitionExpression() + " IN (" +
+                                          PartitionList(replaced) + ") AND run_id <> ?",
+                                      run_param));
+    if (!unchanged.empty())
+      CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify(mapping.fact_table) + " WHERE " +
+                                          mapping.PartitionExpression() + " IN (" +
+                                          PartitionList(unchanged) + ") AND run_id = ?",
+                                      run_param));
   }
   phase_done("replace partitions");
   // Aggregates: this load's rows replace its fiscal years. When a member
@@ -352,17 +400,18 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
     warehouse_facts = held.IntAt(0, 0);
     warehouse_cents = held.IntAt(0, 1);
   }
-  if (!partition_filter.empty()) {
+  if (!changed.empty()) {
     CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify("cb_partitions") +
-                                    " WHERE partition_value IN (" + PartitionList(partitions) +
-                                    ")"));
-    CB_ASSIGN_OR_RETURN(auto partitions,
+                                    " WHERE partition_value IN (" + PartitionList(changed) + ")"));
+    CB_ASSIGN_OR_RETURN(auto appender,
                         load.Appender("cb_partitions", {"partition_value", "rows", "amount_cents",
-                                                        "run_id", "snapshot_id"}));
-    for (const auto& [year, stats] : partition_stats) {
-      Cell cells[] = {Cell::Int(year), Cell::Int(stats.first), Cell::Int(stats.second),
-                      Cell::Int(run_id), Cell::Text(manifest.snapshot_id)};
-      CB_RETURN_IF_ERROR(partitions->Append(cells));
+                                                        "digest", "run_id", "snapshot_id"}));
+    for (int64_t value : changed) {
+      const PartitionTotals& stats = partition_stats[value];
+      Cell cells[] = {Cell::Int(value),       Cell::Int(stats.rows),
+                      Cell::Int(stats.cents), Cell::Int(static_cast<int64_t>(stats.digest)),
+                      Cell::Int(run_id),      Cell::Text(manifest.snapshot_id)};
+      CB_RETURN_IF_ERROR(appender->Append(cells));
     }
   }
   CheckContext check_context{accounting, warehouse_facts, warehouse_cents, partition_filter,
@@ -372,6 +421,7 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
     summary.checks.push_back(std::move(result));
   }
   summary.partitions.assign(partitions.begin(), partitions.end());
+  summary.unchanged_partitions.assign(unchanged.begin(), unchanged.end());
   phase_done("checks");
   return summary;
 }

@@ -40,8 +40,12 @@ struct LoadSummary {
   std::string snapshot_id;
   int64_t run_id = 0;
   LoadAccounting accounting;
-  // Partitions replaced: fiscal years, or fiscal_year * 100 + fiscal_month.
+  // Partitions the snapshot covers: fiscal years, or fiscal_year * 100 +
+  // fiscal_month.
   std::vector<int64_t> partitions;
+  // Those of them whose facts were already the same, kept as they were; the
+  // others were replaced.
+  std::vector<int64_t> unchanged_partitions;
   std::vector<CheckResult> checks;
   int64_t remaps = 0;
   double seconds = 0;

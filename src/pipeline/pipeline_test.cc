@@ -183,6 +183,30 @@ TEST_F(PipelineTest, ChangedAttributeOfAnExistingMemberRebuildsTheAggregatesRead
   ExpectAggregatesMatchFacts();
 }
 
+TEST_F(PipelineTest, ANewSnapshotReplacesOnlyThePartitionsThatChanged) {
+  std::string y2019 = Row(2019, "Revenue", "POL Police", "POL", "Property Taxes", "1.00");
+  IngestAndLoad("a.csv", std::string(kHeader) + y2019 +
+                             Row(2020, "Revenue", "POL Police", "POL", "Property Taxes", "2.00"));
+  // The same 2019, a changed 2020: only 2020 is replaced; 2019 keeps the
+  // facts (and run id) of the first load.
+  fs::path file = dir_ / "b.csv";
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << kHeader << y2019 << Row(2020, "Revenue", "POL Police", "POL", "Property Taxes", "7.00");
+  }
+  ASSERT_TRUE(Ingest(context_, "sf-spending-revenue", {file.string()}));
+  auto loaded = Load(context_, "sf-spending-revenue");
+  ASSERT_TRUE(loaded) << loaded.error().message();
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0].partitions, (std::vector<int64_t>{2019, 2020}));
+  EXPECT_EQ((*loaded)[0].unchanged_partitions, (std::vector<int64_t>{2019}));
+  EXPECT_EQ(Rows("SELECT fiscal_year, amount_cents, run_id FROM "
+                 "sf_spending_revenue.fact_transaction"),
+            (std::vector<std::vector<std::string>>{{"2019", "100", "1"}, {"2020", "700", "2"}}));
+  ExpectAggregatesMatchFacts();
+  for (const CheckResult& check : (*loaded)[0].checks) EXPECT_TRUE(check.passed) << check.name;
+}
+
 TEST_F(PipelineTest, AFailedCheckRollsTheLoadBackAndRecordsAFailedRun) {
   // A finance value outside the accepted ones fails an error-severity check.
   IngestAndLoad("a.csv", std::string(kHeader) +

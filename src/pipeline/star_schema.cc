@@ -97,7 +97,7 @@ std::vector<TableDef> DatasetTables(const Mapping& mapping) {
       {}});
   tables.push_back(TableDef{"cb_partitions",
                             {Int("partition_value", true), Int("rows"), Int("amount_cents"),
-                             Int("run_id"), Text("snapshot_id")},
+                             Int("digest"), Int("run_id"), Text("snapshot_id")},
                             {"partition_value"},
                             {}});
   tables.push_back(

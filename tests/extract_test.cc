@@ -84,18 +84,29 @@ class ExtractTest : public ::testing::Test {
 TEST_F(ExtractTest, MultiPageSocrataPullSurvivesEveryFaultAndLandsEachRowOnce) {
   auto csv = GeneratedSf(120'000, 3);  // three pages of at most 50,000
   ServeSf(csv, std::chrono::sys_seconds{1'700'000'000s});
+  // Every kind of fault, spread over the count and page requests, and the
+  // throttling anonymous clients get (no SOCRATA_APP_TOKEN here).
+  portal_->SetThrottle(4);
   portal_->AddFault({.path_prefix = "/resource/", .fault = Fault::TooManyRequests(1), .times = 1});
   portal_->AddFault(
-      {.path_prefix = "/resource/", .fault = Fault::Status(500), .times = 2, .every = 2});
-  portal_->AddFault({.path_prefix = "/resource/", .fault = Fault::NotReady(), .times = 1});
-  portal_->AddFault({.path_prefix = "/resource/", .fault = Fault::ResetMidBody(), .times = 1});
-  portal_->AddFault({.path_prefix = "/resource/", .fault = Fault::TruncatedGzip(), .times = 1});
+      {.path_prefix = "/resource/", .fault = Fault::Status(500), .times = 2, .every = 3});
+  portal_->AddFault(
+      {.path_prefix = "/resource/", .fault = Fault::NotReady(), .times = 1, .every = 4});
+  portal_->AddFault(
+      {.path_prefix = "/resource/", .fault = Fault::ResetMidBody(), .times = 1, .every = 5});
+  portal_->AddFault(
+      {.path_prefix = "/resource/", .fault = Fault::TruncatedGzip(), .times = 1, .every = 2});
   portal_->AddFault({.path_prefix = "/resource/", .fault = Fault::Delay(200ms), .times = 2});
   portal_->AddFault({.path_prefix = "/api/views/", .fault = Fault::Status(503), .times = 1});
 
   ProcessResult extract = Run({"extract", kSf});
   ASSERT_EQ(extract.exit_status, 0) << extract.Describe();
   EXPECT_NE(extract.out.find("120,000 rows"), std::string::npos) << extract.Describe();
+  std::string faults;
+  for (const auto& request : portal_->Requests()) faults += request.fault + ";";
+  for (const char* kind : {"status 429", "status 500", "status 202", "status 503", "reset mid-body",
+                           "truncated gzip", "delay"})
+    EXPECT_NE(faults.find(kind), std::string::npos) << kind << " never fired: " << faults;
 
   std::vector<std::string> expected;
   for (size_t i = 1; i < csv.size(); ++i) expected.push_back(CsvLine(csv[i]));

@@ -16,9 +16,14 @@
 #include "common/csv_reader.h"
 #include "common/text.h"
 #include "gen/embedded_data.h"
+#include "gen/random.h"
 
 namespace citybooks {
 namespace {
+
+using gen_internal::MixHash;
+using gen_internal::Pow10;
+using gen_internal::Random;
 
 // ---------------------------------------------------------------------------
 // The real file's columns and header (data/reference/phoenix/sample_rows.csv).
@@ -35,73 +40,6 @@ constexpr std::string_view kSampleFile = "reference/phoenix/sample_rows.csv";
 // decides the payments and the dirt.
 constexpr uint64_t kCatalogSeed = 0x50484f454e495831ULL;  // "PHOENIX1"
 
-// ---------------------------------------------------------------------------
-// A small deterministic generator: xoshiro256** seeded through splitmix64, so
-// the bytes for a seed do not depend on the standard library's distributions.
-
-class Random {
- public:
-  explicit Random(uint64_t seed) {
-    for (uint64_t& word : state_) word = SplitMix64(&seed);
-  }
-
-  uint64_t Next() {
-    const uint64_t result = RotateLeft(state_[1] * 5, 7) * 9;
-    const uint64_t t = state_[1] << 17;
-    state_[2] ^= state_[0];
-    state_[3] ^= state_[1];
-    state_[1] ^= state_[2];
-    state_[0] ^= state_[3];
-    state_[2] ^= t;
-    state_[3] = RotateLeft(state_[3], 45);
-    return result;
-  }
-
-  // Uniform in [0, n); n > 0. The modulo bias (n / 2^64) is immaterial here.
-  uint64_t Below(uint64_t n) { return Next() % n; }
-
-  // Uniform in [0, 1).
-  double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
-
-  bool Chance(double probability) { return Uniform() < probability; }
-
-  // Roughly standard normal (Irwin-Hall with four terms, scaled to unit
-  // variance), bounded to +-3.46: enough for amounts and free of libm.
-  double Normalish() {
-    double sum = Uniform() + Uniform() + Uniform() + Uniform();
-    return (sum - 2.0) * 1.7320508075688772;
-  }
-
-  template <typename T>
-  const T& Pick(const std::vector<T>& values) {
-    return values[Below(values.size())];
-  }
-
- private:
-  static uint64_t RotateLeft(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  static uint64_t SplitMix64(uint64_t* state) {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-
-  std::array<uint64_t, 4> state_;
-};
-
-// A well-mixed hash of a few words (splitmix64 finalisers), to derive
-// decisions that must be the same every time a member appears.
-uint64_t MixHash(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
-  uint64_t h = 0x243F6A8885A308D3ULL;
-  for (uint64_t word : {a, b, c, d}) {
-    h ^= word + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
-    h ^= h >> 31;
-  }
-  return h;
-}
-
 double HashFraction(uint64_t h) { return static_cast<double>(h >> 11) * 0x1.0p-53; }
 
 // The square root of x in [0, 1] by Newton's method: IEEE arithmetic only, so
@@ -111,30 +49,6 @@ double SquareRoot(double x) {
   double y = 1.0;
   for (int i = 0; i < 100; ++i) y = 0.5 * (y + x / y);
   return y;
-}
-
-// 1/n for the Taylor series below, so it multiplies instead of dividing.
-constexpr std::array<double, 24> kReciprocals = [] {
-  std::array<double, 24> r{};
-  for (size_t i = 1; i < r.size(); ++i) r[i] = 1.0 / static_cast<double>(i);
-  return r;
-}();
-
-// 10^x using only IEEE addition and multiplication (a Taylor series for the
-// fractional part), so amounts are the same bytes on every libm.
-double Pow10(double x) {
-  double whole = std::floor(x);
-  double y = (x - whole) * 2.302585092994046;  // ln 10; y < 2.31
-  double term = 1.0;
-  double sum = 1.0;
-  for (size_t i = 1; i < kReciprocals.size(); ++i) {
-    term *= y * kReciprocals[i];
-    sum += term;
-  }
-  int exponent = static_cast<int>(whole);
-  for (; exponent > 0; --exponent) sum *= 10.0;
-  for (; exponent < 0; ++exponent) sum *= 0.1;
-  return sum;
 }
 
 // ---------------------------------------------------------------------------

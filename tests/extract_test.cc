@@ -241,6 +241,20 @@ TEST_F(ExtractTest, RunLoadsBothCitiesFromThePortals) {
             25499 + 2767875 + 1104125 + 754800 + 1379856 + 607200 + 1360800 + 100000);
 }
 
+TEST_F(ExtractTest, OneBrokenPortalDoesNotHoldTheOtherDatasetBack) {
+  ServeSf(GeneratedSf(800, 9), std::chrono::sys_seconds{1'700'000'000s});
+  // No Phoenix package on the portal: package_show answers 404.
+  ProcessResult run = Run({"--quiet", "run"});
+  EXPECT_EQ(run.exit_status, 1) << run.Describe();
+  EXPECT_NE(run.err.find("package_show"), std::string::npos) << run.Describe();
+  EXPECT_NE(run.err.find("phoenix-checkbook failed (errors above); the other datasets succeeded"),
+            std::string::npos)
+      << run.Describe();
+  EXPECT_EQ(workspace_.QueryInt("SELECT COUNT(*) FROM sf_spending_revenue.fact_transaction") +
+                workspace_.QueryInt("SELECT COUNT(*) FROM sf_spending_revenue.cb_quarantine"),
+            800);
+}
+
 TEST_F(ExtractTest, FailuresEndTheExtractWithOneSentenceAndNoSnapshot) {
   ServeSf(GeneratedSf(500, 7), std::chrono::sys_seconds{1'700'000'000s});
   struct Case {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <thread>
 
@@ -165,7 +166,7 @@ Result<std::chrono::seconds> ParseDuration(const std::string& text) {
   return std::chrono::seconds(*value * unit);
 }
 
-Status ExtractDatasets(Session& session, const std::vector<const DatasetConfig*>& datasets) {
+Result<std::unique_ptr<HttpClient>> MakeHttpClient() {
   // Portals throttle and fail often enough that one pull may meet several
   // transient faults; the total time still bounds every request.
   HttpOptions options;
@@ -183,17 +184,42 @@ Status ExtractDatasets(Session& session, const std::vector<const DatasetConfig*>
       *field = std::chrono::milliseconds(*parsed);
     }
   }
-  CB_ASSIGN_OR_RETURN(auto http, MakeCurlHttpClient(options));
-  for (const DatasetConfig* dataset : datasets) {
-    if (dataset->source == "file") {
-      LogInfo(dataset->name + ": source \"file\" is fed by `citybooks ingest`; skipped");
-      continue;
-    }
-    CB_ASSIGN_OR_RETURN(auto source, MakeSource(*dataset, http.get(), ProcessEnvironment()));
-    CB_ASSIGN_OR_RETURN(ExtractResult result, source->Extract(*session.raw));
-    std::cout << result.summary << "\n";
+  return MakeCurlHttpClient(options);
+}
+
+Status ExtractOne(Session& session, HttpClient& http, const DatasetConfig& dataset) {
+  if (dataset.source == "file") {
+    LogInfo(dataset.name + ": source \"file\" is fed by `citybooks ingest`; skipped");
+    return Ok();
   }
+  CB_ASSIGN_OR_RETURN(auto source, MakeSource(dataset, &http, ProcessEnvironment()));
+  CB_ASSIGN_OR_RETURN(ExtractResult result, source->Extract(*session.raw));
+  std::cout << result.summary << "\n";
   return Ok();
+}
+
+// Runs `work` for every dataset, going on after a failure so one broken
+// portal does not hold the others back. One dataset: its error as it is.
+// Several: each failure is printed as it happens, and the result says how
+// many failed (with the first failure's code, so a transient one is retried).
+Status ForEachDataset(const std::vector<const DatasetConfig*>& datasets,
+                      const std::function<Status(const DatasetConfig&)>& work) {
+  if (datasets.size() == 1) return work(*datasets.front());
+  std::optional<Error> first;
+  std::string failed;
+  size_t failures = 0;
+  for (const DatasetConfig* dataset : datasets) {
+    Status status = work(*dataset);
+    if (status) continue;
+    LogError(status.error().message());
+    if (!first) first = status.error();
+    failed += (failed.empty() ? "" : ", ") + dataset->name;
+    ++failures;
+  }
+  if (!first) return Ok();
+  if (failures == datasets.size())
+    return Fail(first->code(), "every dataset failed (" + failed + "); the errors are above");
+  return Fail(first->code(), failed + " failed (errors above); the other datasets succeeded");
 }
 
 Status NotYetAvailable(const std::string& command) {
@@ -271,7 +297,9 @@ Status RunLoad(const GlobalOptions& global, const std::vector<std::string>& name
 Status RunExtract(const GlobalOptions& global, const std::vector<std::string>& names) {
   CB_ASSIGN_OR_RETURN(Session session, OpenSession(global, false));
   CB_ASSIGN_OR_RETURN(auto datasets, session.config.Select(names));
-  return ExtractDatasets(session, datasets);
+  CB_ASSIGN_OR_RETURN(auto http, MakeHttpClient());
+  return ForEachDataset(
+      datasets, [&](const DatasetConfig& dataset) { return ExtractOne(session, *http, dataset); });
 }
 
 Status RunRun(const GlobalOptions& global, const std::vector<std::string>& names,
@@ -283,14 +311,15 @@ Status RunRun(const GlobalOptions& global, const std::vector<std::string>& names
   auto cycle = [&]() -> Status {
     CB_ASSIGN_OR_RETURN(Session session, OpenSession(global, false));
     CB_ASSIGN_OR_RETURN(auto datasets, session.config.Select(names));
-    CB_RETURN_IF_ERROR(ExtractDatasets(session, datasets));
-    for (const DatasetConfig* dataset : datasets) {
+    CB_ASSIGN_OR_RETURN(auto http, MakeHttpClient());
+    return ForEachDataset(datasets, [&](const DatasetConfig& dataset) -> Status {
+      CB_RETURN_IF_ERROR(ExtractOne(session, *http, dataset));
       CB_ASSIGN_OR_RETURN(std::vector<LoadSummary> summaries,
-                          Load(session.context(), dataset->name, {}));
-      if (summaries.empty()) std::cout << dataset->name << ": nothing new to load\n";
-      for (const LoadSummary& summary : summaries) PrintLoadSummary(dataset->name, summary);
-    }
-    return Ok();
+                          Load(session.context(), dataset.name, {}));
+      if (summaries.empty()) std::cout << dataset.name << ": nothing new to load\n";
+      for (const LoadSummary& summary : summaries) PrintLoadSummary(dataset.name, summary);
+      return Ok();
+    });
   };
   if (!period) return cycle();
   // Cycles run one after another in this process, so they never overlap;

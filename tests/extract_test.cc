@@ -143,9 +143,10 @@ TEST_F(ExtractTest, UnchangedSocrataDatasetCostsOneRequestAndLandsNothing) {
 
 TEST_F(ExtractTest, RunEveryRepeatsCyclesOneAfterAnother) {
   ServeSf(GeneratedSf(1'000, 8), std::chrono::sys_seconds{1'700'000'000s});
-  // Three and a half seconds of `run --every 1s`, then SIGTERM.
+  // Six seconds of `run --every 1s`, then SIGTERM. Only "more than one
+  // cycle, one after another" is asserted, so a slow machine cannot fail it.
   std::vector<std::string> argv = {"/usr/bin/timeout",
-                                   "3.5",
+                                   "6",
                                    CitybooksPath(),
                                    "--config",
                                    (workspace_.dir() / "citybooks.toml").string(),
@@ -161,15 +162,16 @@ TEST_F(ExtractTest, RunEveryRepeatsCyclesOneAfterAnother) {
   options.cwd = workspace_.dir();
   ProcessResult run = RunProcess(argv, options);
   EXPECT_EQ(run.exit_status, 124) << run.Describe();  // ended by timeout, not by an error
-  // The first cycle lands and loads; the later ones find nothing new.
+  // The first cycle lands and loads; the later ones find nothing new, and
+  // since cycles never overlap there is one snapshot and one load.
   size_t cycles = 0;
   for (const std::string& line : Lines(run.out))
     if (line.rfind("sf-spending-revenue: ", 0) == 0 &&
         (line.find("landed snapshot") != std::string::npos ||
          line.find("unchanged since") != std::string::npos))
       ++cycles;
-  EXPECT_GE(cycles, 3u) << run.Describe();
-  EXPECT_LE(cycles, 4u) << run.Describe();
+  EXPECT_GE(cycles, 2u) << run.Describe();
+  EXPECT_LE(cycles, 7u) << run.Describe();  // at most one a second
   EXPECT_EQ(RawSnapshots(kSf), 1);
   EXPECT_EQ(workspace_.QueryInt("SELECT COUNT(*) FROM sf_spending_revenue.cb_runs"), 1);
 }

@@ -34,6 +34,24 @@ void AppendAsciiLower(std::string* out, std::string_view text) {
   for (size_t i = start; i < out->size(); ++i) (*out)[i] = Lower((*out)[i]);
 }
 
+std::string AsciiUpper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  return out;
+}
+
+std::string AsciiTitle(std::string_view text) {
+  std::string out(text);
+  bool word_start = true;
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z' && word_start) c = static_cast<char>(c - 32);
+    if (c >= 'A' && c <= 'Z' && !word_start) c = static_cast<char>(c + 32);
+    word_start = c == ' ';
+  }
+  return out;
+}
+
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)

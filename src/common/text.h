@@ -17,6 +17,11 @@ std::string_view Trim(std::string_view text);
 std::string AsciiLower(std::string_view text);
 void AppendAsciiLower(std::string* out, std::string_view text);
 
+std::string AsciiUpper(std::string_view text);
+// Each space-separated word upper-case first, lower-case after ("21ST
+// CENTURY" -> "21st Century").
+std::string AsciiTitle(std::string_view text);
+
 // ASCII case-insensitive equality.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 

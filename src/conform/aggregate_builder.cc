@@ -99,9 +99,8 @@ AggregateBuilder::AggregateBuilder(const Mapping& mapping, const AggregateSpec& 
     contains_lower_ = AsciiLower(spec.filter_contains);
     UseClass(contains_source_);
   }
-  // Mappings name a handful of columns per aggregate; more than kMaxClasses
-  // distinct ones fall back to one class per member of the last dimensions.
-  if (classes_.size() > kMaxClasses) classes_.resize(kMaxClasses);
+  // ParseMapping allows at most kMaxAggregateColumns dimension columns, and
+  // each gives at most one class.
 }
 
 AggregateBuilder::Prepared AggregateBuilder::Prepare(const ConformedFact& fact) const {

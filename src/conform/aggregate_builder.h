@@ -50,7 +50,7 @@ class AggregateBuilder {
   // Facts are counted per fine key: year, bucket and, for every column the
   // aggregate reads, the class that decides its value (the member's name-path
   // node for a level's name or code, the member itself for an attribute).
-  static constexpr size_t kMaxClasses = 6;
+  static constexpr size_t kMaxClasses = kMaxAggregateColumns;
   struct Prepared {
     uint64_t hash;
     int32_t year;

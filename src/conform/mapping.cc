@@ -274,6 +274,16 @@ Result<Mapping> ParseMapping(const std::string& text, const std::string& file) {
           mapping.DimensionOf(column) == nullptr)
         return Fail(table.KeyError(
             "group_by", "names '" + column + "', which is not a column of this mapping"));
+    std::set<std::string> dimension_columns;
+    for (const std::string& column : aggregate.group_by)
+      if (mapping.DimensionOf(column) != nullptr) dimension_columns.insert(column);
+    for (const std::string* column : {&aggregate.filter_column, &aggregate.contains_column})
+      if (!column->empty()) dimension_columns.insert(*column);
+    if (dimension_columns.size() > kMaxAggregateColumns)
+      return Fail(table.KeyError("group_by", "reads " + std::to_string(dimension_columns.size()) +
+                                                 " dimension columns; at most " +
+                                                 std::to_string(kMaxAggregateColumns) +
+                                                 " are supported"));
     for (const std::string* column : {&aggregate.filter_column, &aggregate.contains_column})
       if (!column->empty() && mapping.DimensionOf(*column) == nullptr)
         return Fail(table.KeyError("filter_column",

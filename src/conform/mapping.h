@@ -18,6 +18,9 @@ namespace citybooks {
 
 // The most dimensions a mapping may declare (facts carry a fixed array).
 inline constexpr size_t kMaxDimensions = 8;
+// The most dimension columns one aggregate may group or filter by (its keys
+// are fixed-size while facts stream).
+inline constexpr size_t kMaxAggregateColumns = 6;
 
 struct LevelSpec {
   std::string name;  // column holding the member's name, e.g. "department"

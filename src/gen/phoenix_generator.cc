@@ -390,33 +390,6 @@ int SuffixIndex(std::string_view word) {
   return kNoSuffix;
 }
 
-// Title case as clerks type it: each space-separated word starts upper-case
-// and continues lower-case ("21ST CENTURY" -> "21st Century").
-std::string TitleCase(std::string_view text) {
-  std::string out(text);
-  bool word_start = true;
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z' && word_start) c = static_cast<char>(c - 32);
-    if (c >= 'A' && c <= 'Z' && !word_start) c = static_cast<char>(c + 32);
-    word_start = c == ' ';
-  }
-  return out;
-}
-
-std::string UpperCase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-  return out;
-}
-
-std::string LowerCase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  return out;
-}
-
 // Two names that give the same key here are one vendor to the loader: words
 // of letters, digits and '&', apostrophes and dots dropped, other punctuation
 // separating, upper case (as NormalizeVendorName, before legal suffixes).
@@ -927,11 +900,11 @@ std::string VendorSpelling(const Vendor& vendor, VendorDirt dirt) {
   std::string out;
   switch (dirt) {
     case VendorDirt::kTitleCasePunctuated:
-      out = TitleCase(vendor.base);
+      out = AsciiTitle(vendor.base);
       if (has_suffix) out += ", " + std::string(suffix->title);
       break;
     case VendorDirt::kTitleCase:
-      out = TitleCase(vendor.name);
+      out = AsciiTitle(vendor.name);
       break;
     case VendorDirt::kPunctuatedSuffix:
       out = has_suffix ? vendor.base + ", " + std::string(suffix->punctuated) : vendor.name + " ";
@@ -969,10 +942,10 @@ std::string DepartmentSpelling(std::string_view name, DepartmentDirt dirt) {
   std::string out;
   switch (dirt) {
     case DepartmentDirt::kUpperCase:
-      out = UpperCase(name);
+      out = AsciiUpper(name);
       break;
     case DepartmentDirt::kLowerCase:
-      out = LowerCase(name);
+      out = AsciiLower(name);
       break;
     case DepartmentDirt::kTrailingSpace:
       out = std::string(name) + " ";

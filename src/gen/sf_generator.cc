@@ -14,6 +14,7 @@
 
 #include "common/byte_source.h"
 #include "common/csv_reader.h"
+#include "common/text.h"
 #include "gen/embedded_data.h"
 #include "gen/random.h"
 
@@ -382,33 +383,6 @@ const std::array<std::vector<Dirt>, 3> kDirtKinds = {{
 
 enum class Malformation { kTooFewFields, kTooManyFields, kBadAmount, kBadFiscalYear, kCount };
 
-// Title case as the city's books write it: each space-separated word starts
-// upper-case and continues lower-case.
-std::string TitleCase(std::string_view text) {
-  std::string out(text);
-  bool word_start = true;
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z' && word_start) c = static_cast<char>(c - 32);
-    if (c >= 'A' && c <= 'Z' && !word_start) c = static_cast<char>(c + 32);
-    word_start = c == ' ';
-  }
-  return out;
-}
-
-std::string UpperCase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-  return out;
-}
-
-std::string LowerCase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  return out;
-}
-
 // "2023/09/14 12:00:00 AM"
 std::string FormatTimestamp(int year, int month, int day, int hour, int minute, int second) {
   char text[32];
@@ -595,7 +569,7 @@ class SfWriter {
     const std::array<Column, 3>& names = kDimensionNameColumns[dimension_index];
     switch (dirt) {
       case Dirt::kUpperCaseYesNo:
-        scratch = UpperCase((*fields)[kRelatedGovtUnits]);
+        scratch = AsciiUpper((*fields)[kRelatedGovtUnits]);
         (*fields)[kRelatedGovtUnits] = scratch;
         return;
       case Dirt::kCasing: {
@@ -605,13 +579,13 @@ class SfWriter {
         for (uint64_t k = 0; k < 3; ++k) {
           switch ((first + k) % 3) {
             case 0:
-              scratch = UpperCase(name);
+              scratch = AsciiUpper(name);
               break;
             case 1:
-              scratch = LowerCase(name);
+              scratch = AsciiLower(name);
               break;
             default:
-              scratch = TitleCase(name);
+              scratch = AsciiTitle(name);
               break;
           }
           if (scratch != name) break;

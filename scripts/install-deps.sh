@@ -10,6 +10,9 @@ debian_packages=(
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
   libsqlite3-dev sqlite3 libssl-dev libcurl4-openssl-dev libcpp-httplib-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libpq-dev postgresql
+  openssh-server openssh-client
+  awscli chromium wrk
 )
 # Node.js may come from elsewhere than Debian (its own build bundles npm and
 # conflicts with Debian's npm package), so it is checked by command.

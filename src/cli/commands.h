@@ -44,6 +44,28 @@ struct GenOptions {
 };
 Status RunGen(const GenOptions& options);
 
+// Computes the forensic models of each dataset (model_command.cc).
+Status RunModel(const GlobalOptions& global, const std::vector<std::string>& datasets);
+
+struct ServeOptions {
+  std::string bind = "127.0.0.1";
+  int port = 8080;
+  std::string every;  // also run the pipeline every DURATION; empty: never
+};
+// Serves the dashboard, JSON API and read-only SQL until interrupted
+// (serve_command.cc).
+Status RunServe(const GlobalOptions& global, const ServeOptions& options);
+
+struct PushOptions {
+  std::vector<std::string> files;
+  std::string to;           // sftp://USER@HOST[:PORT]/DIR
+  std::string key;          // private key file; empty: ~/.ssh/id_ed25519 or id_rsa
+  std::string known_hosts;  // empty: ~/.ssh/known_hosts
+};
+// Uploads files over SFTP, each under a temporary name then renamed
+// (push_command.cc).
+Status RunPush(const GlobalOptions& global, const PushOptions& options);
+
 Status RunDemo(const GlobalOptions& global, int port);
 Status RunDestroy(const GlobalOptions& global, bool yes);
 

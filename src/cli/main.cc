@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
 
   auto* model = app.add_subcommand("model", "Compute the forensic models");
   model->add_option("DATASET", datasets, "Datasets (default: all configured)");
-  model->callback([&] { action = [] { return NotYetAvailable("model"); }; });
+  model->callback([&] { action = [&] { return RunModel(global, datasets); }; });
 
   std::string every;
   auto* run = app.add_subcommand("run", "extract + load + model (repeat every DURATION)");
@@ -69,13 +69,12 @@ int main(int argc, char** argv) {
   run->add_option("--every", every, "Repeat every DURATION, e.g. 1h or 24h");
   run->callback([&] { action = [&] { return RunRun(global, datasets, every); }; });
 
-  std::string bind = "127.0.0.1";
-  int port = 8080;
+  ServeOptions serve_options;
   auto* serve = app.add_subcommand("serve", "Serve the dashboard, JSON API and read-only SQL");
-  serve->add_option("--bind", bind, "Address to bind")->capture_default_str();
-  serve->add_option("--port", port, "Port")->capture_default_str();
-  serve->add_option("--every", every, "Also run the pipeline every DURATION");
-  serve->callback([&] { action = [] { return NotYetAvailable("serve"); }; });
+  serve->add_option("--bind", serve_options.bind, "Address to bind")->capture_default_str();
+  serve->add_option("--port", serve_options.port, "Port")->capture_default_str();
+  serve->add_option("--every", serve_options.every, "Also run the pipeline every DURATION");
+  serve->callback([&] { action = [&] { return RunServe(global, serve_options); }; });
 
   std::string sql, format = "table";
   auto* query = app.add_subcommand("query", "Read-only SQL against the warehouse");
@@ -88,16 +87,15 @@ int main(int argc, char** argv) {
   status->add_option("--format", format, "table or json")->capture_default_str();
   status->callback([&] { action = [&] { return RunStatus(global, datasets, format); }; });
 
-  std::vector<std::string> push_files;
-  std::string push_to, push_key, push_known_hosts;
+  PushOptions push_options;
   auto* push = app.add_subcommand("push", "Upload files over SFTP");
-  push->add_option("FILE", push_files, "Files to upload")->required();
-  push->add_option("--to", push_to, "sftp://USER@HOST[:PORT]/DIR")->required();
-  push->add_option("--key", push_key, "Private key file");
-  push->add_option("--known-hosts", push_known_hosts,
+  push->add_option("FILE", push_options.files, "Files to upload")->required();
+  push->add_option("--to", push_options.to, "sftp://USER@HOST[:PORT]/DIR")->required();
+  push->add_option("--key", push_options.key, "Private key file");
+  push->add_option("--known-hosts", push_options.known_hosts,
                    "known_hosts file (default "
                    "~/.ssh/known_hosts)");
-  push->callback([&] { action = [] { return NotYetAvailable("push"); }; });
+  push->callback([&] { action = [&] { return RunPush(global, push_options); }; });
 
   GenOptions gen_options;
   auto* gen = app.add_subcommand("gen", "Write realistic synthetic raw data");

@@ -154,10 +154,13 @@ Status Exec(sqlite3* db, const std::string& sql, std::string_view context) {
   return Ok();
 }
 
-// Runs `sql` (one statement, or several when `allow_many`) with `params` and
-// collects rows.
-Result<QueryResult> RunQuery(sqlite3* db, const std::string& sql, std::span<const Cell> params,
-                             const QueryOptions& options, bool read_only) {
+// Runs the one statement `sql` with `params`, handing the column names to
+// `columns` (when not null) and each row to `on_row`; stops after
+// `options.max_rows` rows, setting *truncated when more existed.
+Status RunQueryEach(sqlite3* db, const std::string& sql, std::span<const Cell> params,
+                    const QueryOptions& options, bool read_only,
+                    const Warehouse::RowCallback& on_row, std::vector<std::string>* columns,
+                    bool* truncated) {
   sqlite3_stmt* raw = nullptr;
   const char* tail = nullptr;
   int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &raw, &tail);
@@ -188,29 +191,46 @@ Result<QueryResult> RunQuery(sqlite3* db, const std::string& sql, std::span<cons
     deadline.end = std::chrono::steady_clock::now() + options.time_limit;
     sqlite3_progress_handler(db, 10000, ProgressHandler, &deadline);
   }
-  QueryResult result;
-  int columns = sqlite3_column_count(raw);
-  for (int c = 0; c < columns; ++c) result.columns.emplace_back(sqlite3_column_name(raw, c));
+  struct ClearHandler {
+    sqlite3* db;
+    ~ClearHandler() { sqlite3_progress_handler(db, 0, nullptr, nullptr); }
+  } clear_handler{db};
+  int column_count = sqlite3_column_count(raw);
+  if (columns != nullptr)
+    for (int c = 0; c < column_count; ++c) columns->emplace_back(sqlite3_column_name(raw, c));
+  std::vector<Value> row(column_count);
+  size_t rows = 0;
   while (true) {
     rc = sqlite3_step(raw);
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) {
-      sqlite3_progress_handler(db, 0, nullptr, nullptr);
       if (rc == SQLITE_INTERRUPT)
         return Fail(ErrorCode::kAborted, "the query ran past its time limit of " +
                                              std::to_string(options.time_limit.count()) + " ms");
       return Fail(ErrorCode::kInvalidArgument, std::string("SQL error: ") + sqlite3_errmsg(db));
     }
-    if (options.max_rows > 0 && result.rows.size() >= options.max_rows) {
-      result.truncated = true;
+    if (options.max_rows > 0 && rows >= options.max_rows) {
+      if (truncated != nullptr) *truncated = true;
       break;
     }
-    std::vector<Value> row;
-    row.reserve(columns);
-    for (int c = 0; c < columns; ++c) row.push_back(ColumnValue(raw, c));
-    result.rows.push_back(std::move(row));
+    for (int c = 0; c < column_count; ++c) row[c] = ColumnValue(raw, c);
+    CB_RETURN_IF_ERROR(on_row(row));
+    ++rows;
   }
-  sqlite3_progress_handler(db, 0, nullptr, nullptr);
+  return Ok();
+}
+
+// Runs `sql` as RunQueryEach does and collects the rows.
+Result<QueryResult> RunQuery(sqlite3* db, const std::string& sql, std::span<const Cell> params,
+                             const QueryOptions& options, bool read_only) {
+  QueryResult result;
+  CB_RETURN_IF_ERROR(RunQueryEach(
+      db, sql, params, options, read_only,
+      [&result](std::span<const Value> row) {
+        result.rows.emplace_back(row.begin(), row.end());
+        return Ok();
+      },
+      &result.columns, &result.truncated));
   return result;
 }
 
@@ -608,6 +628,33 @@ class SqliteWarehouse : public Warehouse {
   Result<QueryResult> Query(const std::string& sql, std::span<const Cell> params,
                             QueryOptions options) override {
     return RunQuery(main_->db, sql, params, options, options_.read_only);
+  }
+
+  Status QueryEach(const std::string& sql, std::span<const Cell> params, const RowCallback& row,
+                   std::vector<std::string>* columns) override {
+    return RunQueryEach(main_->db, sql, params, {}, options_.read_only, row, columns, nullptr);
+  }
+
+  // SQLite needs nothing beside the files opening creates.
+  Status Provision(std::vector<std::string>&) override { return Ok(); }
+
+  Status Deprovision(std::vector<std::string>& report) override {
+    if (options_.read_only) return ReadOnlyRefusal();
+    if (!attached_.empty())
+      return Fail(ErrorCode::kFailedPrecondition, "the warehouse " + path_ +
+                                                      " still holds dataset " + *attached_.begin() +
+                                                      "; drop its schema first");
+    main_.reset();
+    bool removed = false;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::error_code error;
+      removed |= fs::remove(path_ + suffix, error) && *suffix == '\0';
+      if (error)
+        return Fail(ErrorCode::kIoError,
+                    "cannot remove " + path_ + suffix + ": " + error.message());
+    }
+    if (removed) report.push_back("removed the warehouse file " + path_);
+    return Ok();
   }
 
   Status DropSchema(const std::string& schema) override {

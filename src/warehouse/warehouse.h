@@ -135,8 +135,27 @@ class Warehouse {
   virtual Result<QueryResult> Query(const std::string& sql, std::span<const Cell> params = {},
                                     QueryOptions options = {}) = 0;
 
+  // Like Query, but hands each row to `row` as it is read, so memory does not
+  // grow with the result (models read whole fact tables this way). The
+  // column names go to `columns` first when it is not null. Stops at the
+  // first error `row` returns and returns that error.
+  using RowCallback = std::function<Status(std::span<const Value> row)>;
+  virtual Status QueryEach(const std::string& sql, std::span<const Cell> params,
+                           const RowCallback& row, std::vector<std::string>* columns) = 0;
+
   // Removes the schema and everything in it (destroy); missing is fine.
   virtual Status DropSchema(const std::string& schema) = 0;
+
+  // Creates what the backend needs beside dataset schemas (PostgreSQL: the
+  // roles citybooks_loader and citybooks_reader); idempotent. Appends one
+  // line to `report` per thing it created.
+  virtual Status Provision(std::vector<std::string>& report) = 0;
+
+  // Removes what Provision and opening created (PostgreSQL: the roles;
+  // SQLite: the main file), once no dataset schema is left; missing is
+  // fine. Appends one line to `report` per thing it removed. The warehouse
+  // must not be used afterwards.
+  virtual Status Deprovision(std::vector<std::string>& report) = 0;
 
   virtual std::string url() const = 0;
 };

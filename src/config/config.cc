@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/text.h"
 #include "config/toml_reader.h"
 
 namespace citybooks {
@@ -41,6 +42,35 @@ bool ValidDatasetName(const std::string& name) {
   return true;
 }
 
+// Reads a [models] table over `params` (keys absent keep their values).
+Status ReadModelParams(TomlTable& table, ModelParams* params) {
+  auto integer = [&](const char* key, int64_t* value, int64_t min, int64_t max) -> Status {
+    CB_ASSIGN_OR_RETURN(*value, table.Integer(key, *value));
+    if (*value < min || *value > max)
+      return Fail(table.KeyError(
+          key, "must be from " + std::to_string(min) + " to " + std::to_string(max)));
+    return Ok();
+  };
+  auto number = [&](const char* key, double* value, double min, double max,
+                    const char* range) -> Status {
+    CB_ASSIGN_OR_RETURN(*value, table.Float(key, *value));
+    if (!(*value >= min && *value <= max)) return Fail(table.KeyError(key, range));
+    return Ok();
+  };
+  CB_RETURN_IF_ERROR(
+      integer("benford_min_amounts", &params->benford_min_amounts, 1, 1'000'000'000));
+  CB_RETURN_IF_ERROR(integer("duplicate_window_days", &params->duplicate_window_days, 0, 3660));
+  CB_RETURN_IF_ERROR(number("duplicate_min_score", &params->duplicate_min_score, 0, 1,
+                            "must be a score from 0 to 1"));
+  CB_RETURN_IF_ERROR(number("outlier_threshold", &params->outlier_threshold, 0.1, 1e9,
+                            "must be a positive |z|, e.g. 3.5"));
+  CB_RETURN_IF_ERROR(
+      integer("outlier_min_group_size", &params->outlier_min_group_size, 3, 1'000'000'000));
+  CB_RETURN_IF_ERROR(integer("outlier_max_rows", &params->outlier_max_rows, 0, 100'000'000));
+  CB_RETURN_IF_ERROR(integer("forecast_backtest_years", &params->forecast_backtest_years, 1, 50));
+  return table.Finish();
+}
+
 Status ReadDataset(TomlTable& table, DatasetConfig* dataset) {
   static const std::set<std::string> kSources = {"socrata", "ckan", "http", "sftp", "file"};
   CB_ASSIGN_OR_RETURN(dataset->source, table.String("source", dataset->source));
@@ -60,8 +90,16 @@ Status ReadDataset(TomlTable& table, DatasetConfig* dataset) {
   if (dataset->mapping.empty())
     return Fail(Error(ErrorCode::kInvalidArgument, table.file() + ": " + table.path() +
                                                        ".mapping is required for a new dataset"));
+  if (dataset->source == "sftp" && AsciiLower(dataset->url.substr(0, 7)) != "sftp://")
+    return Fail(table.KeyError("url", dataset->url.empty()
+                                          ? "is required for source \"sftp\", e.g. "
+                                            "\"sftp://user@host:22/outgoing\""
+                                          : "is not an sftp:// URL, which source \"sftp\" "
+                                            "needs"));
   CB_ASSIGN_OR_RETURN(std::vector<CheckSpec> checks, ReadChecks(table));
   dataset->checks.insert(dataset->checks.end(), checks.begin(), checks.end());
+  CB_ASSIGN_OR_RETURN(auto models, table.Table("models"));
+  if (models) CB_RETURN_IF_ERROR(ReadModelParams(*models, &dataset->models));
   return table.Finish();
 }
 
@@ -130,6 +168,9 @@ Result<Config> ParseConfig(const std::string& text, const std::string& path) {
     CB_ASSIGN_OR_RETURN(config.warehouse_url, warehouse->String("url", config.warehouse_url));
     CB_RETURN_IF_ERROR(warehouse->Finish());
   }
+  CB_ASSIGN_OR_RETURN(auto models, root.Table("models"));
+  if (models) CB_RETURN_IF_ERROR(ReadModelParams(*models, &config.models));
+  for (auto& [name, dataset] : config.datasets) dataset.models = config.models;
   CB_ASSIGN_OR_RETURN(auto datasets, root.Table("datasets"));
   if (datasets) {
     for (const std::string& name : datasets->Keys()) {
@@ -138,6 +179,7 @@ Result<Config> ParseConfig(const std::string& text, const std::string& path) {
             name, "is not a valid dataset name; use lower-case letters, digits and '-'"));
       CB_ASSIGN_OR_RETURN(auto table, datasets->Table(name));
       DatasetConfig& dataset = config.datasets[name];
+      if (!dataset.built_in) dataset.models = config.models;
       dataset.name = name;
       CB_RETURN_IF_ERROR(ReadDataset(*table, &dataset));
       dataset.mapping = ResolveRelative(path, dataset.mapping);

@@ -30,6 +30,20 @@ struct CheckSpec {
   std::string name;                 // stable name shown in cb_quality; derived if empty
 };
 
+// Numeric parameters of the forensic models (`citybooks model`): the
+// [models] table of the config, overridden per dataset by
+// [datasets.NAME.models]. Which models apply to a dataset and how groups are
+// formed is the mapping's [models] section.
+struct ModelParams {
+  int64_t benford_min_amounts = 1000;   // smaller groups are marked small_sample
+  int64_t duplicate_window_days = 30;   // the second payment at most this many days later
+  double duplicate_min_score = 0.8;     // weaker duplicate candidates are not kept
+  double outlier_threshold = 3.5;       // |robust z| at or above this is an outlier
+  int64_t outlier_min_group_size = 30;  // smaller peer groups are skipped
+  int64_t outlier_max_rows = 1000;      // the strongest outliers kept per dataset
+  int64_t forecast_backtest_years = 2;  // complete fiscal years the backtest forecasts
+};
+
 struct DatasetConfig {
   std::string name;
   std::string source;  // socrata ckan http sftp file
@@ -41,6 +55,7 @@ struct DatasetConfig {
   std::string known_hosts;        // sftp
   std::string mapping;            // built-in mapping name or a path to a mapping TOML file
   std::vector<CheckSpec> checks;  // added to the mapping's built-in checks
+  ModelParams models;             // [models], then [datasets.NAME.models]
   bool built_in = false;
 };
 
@@ -50,6 +65,7 @@ struct Config {
   std::string raw_endpoint;
   std::string raw_region = "us-east-1";
   std::string warehouse_url = "sqlite://./citybooks-data/warehouse.db";
+  ModelParams models;  // [models]; each dataset starts from these
   std::map<std::string, DatasetConfig> datasets;
 
   // The dataset named `name`, or kInvalidArgument listing the known ones.

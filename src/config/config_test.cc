@@ -104,6 +104,67 @@ TEST(Config, MissingConfigFileIsAUsageError) {
   EXPECT_EQ(config.error().exit_status(), 2);
 }
 
+TEST(Config, ModelParametersHaveSpecDefaults) {
+  auto config = LoadConfig({}, FakeEnvironment({}));
+  ASSERT_TRUE(config) << config.error().message();
+  for (const auto& [name, dataset] : config->datasets) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(dataset.models.benford_min_amounts, 1000);
+    EXPECT_EQ(dataset.models.duplicate_window_days, 30);
+    EXPECT_EQ(dataset.models.outlier_threshold, 3.5);
+    EXPECT_EQ(dataset.models.duplicate_min_score, 0.8);
+    EXPECT_EQ(dataset.models.outlier_min_group_size, 30);
+    EXPECT_EQ(dataset.models.outlier_max_rows, 1000);
+    EXPECT_EQ(dataset.models.forecast_backtest_years, 2);
+  }
+}
+
+TEST(Config, ModelParametersApplyToEveryDatasetAndADatasetMayOverrideThem) {
+  auto parsed = ParseConfig(
+      "[datasets.phoenix-checkbook.models]\nduplicate_window_days = 14\n"
+      "[models]\noutlier_threshold = 5\nduplicate_window_days = 45\n"
+      "[datasets.my-city]\nsource = \"file\"\nmapping = \"my-city.toml\"\n",
+      "c.toml");
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  EXPECT_EQ(parsed->models.outlier_threshold, 5.0);  // an integer is a number too
+  const ModelParams& phoenix = parsed->datasets.at("phoenix-checkbook").models;
+  EXPECT_EQ(phoenix.duplicate_window_days, 14);
+  EXPECT_EQ(phoenix.outlier_threshold, 5.0);
+  const ModelParams& sf = parsed->datasets.at("sf-spending-revenue").models;
+  EXPECT_EQ(sf.duplicate_window_days, 45);
+  EXPECT_EQ(sf.benford_min_amounts, 1000);
+  EXPECT_EQ(parsed->datasets.at("my-city").models.duplicate_window_days, 45);
+}
+
+TEST(Config, ModelParametersAreStrict) {
+  auto unknown = ParseConfig("[models]\noutlier_treshold = 3\n", "c.toml");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(unknown.error().message().find("models.outlier_treshold"), std::string::npos)
+      << unknown.error().message();
+  EXPECT_NE(unknown.error().message().find("line 2"), std::string::npos)
+      << unknown.error().message();
+
+  auto wrong_type = ParseConfig("\n[models]\nduplicate_window_days = \"30\"\n", "c.toml");
+  ASSERT_FALSE(wrong_type);
+  EXPECT_NE(wrong_type.error().message().find("models.duplicate_window_days (line 3) must be an "
+                                              "integer"),
+            std::string::npos)
+      << wrong_type.error().message();
+
+  auto out_of_range =
+      ParseConfig("[datasets.sf-spending-revenue.models]\nduplicate_min_score = 1.5\n", "c.toml");
+  ASSERT_FALSE(out_of_range);
+  EXPECT_NE(out_of_range.error().message().find(
+                "datasets.sf-spending-revenue.models.duplicate_min_score (line 2)"),
+            std::string::npos)
+      << out_of_range.error().message();
+
+  auto negative = ParseConfig("[models]\nbenford_min_amounts = 0\n", "c.toml");
+  ASSERT_FALSE(negative);
+  EXPECT_NE(negative.error().message().find("benford_min_amounts"), std::string::npos);
+}
+
 TEST(Config, SchemaNameReplacesDashes) {
   EXPECT_EQ(SchemaName("sf-spending-revenue"), "sf_spending_revenue");
 }

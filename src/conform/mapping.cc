@@ -96,6 +96,73 @@ Result<ViewSpec> ReadView(TomlTable& table) {
   return view;
 }
 
+// Reads [models]; `mapping` is complete but for it, so columns can be checked.
+Result<ModelsSpec> ReadModels(TomlTable& table, const Mapping& mapping) {
+  ModelsSpec models;
+  auto dimension_column = [&](const std::string& key, const std::string& column) -> Status {
+    if (mapping.DimensionOf(column) == nullptr)
+      return Fail(table.KeyError(
+          key, "names '" + column + "', which is not a dimension column of this mapping"));
+    return Ok();
+  };
+  CB_ASSIGN_OR_RETURN(models.benford_groups, table.Strings("benford_groups"));
+  if (!table.Has("benford_groups")) models.benford_groups = {"dataset"};
+  for (const std::string& group : models.benford_groups)
+    if (group != "dataset") CB_RETURN_IF_ERROR(dimension_column("benford_groups", group));
+
+  CB_ASSIGN_OR_RETURN(models.outlier_peer_group, table.Strings("outlier_peer_group"));
+  for (const std::string& column : models.outlier_peer_group)
+    if (column != mapping.fiscal_year_column)
+      CB_RETURN_IF_ERROR(dimension_column("outlier_peer_group", column));
+
+  CB_ASSIGN_OR_RETURN(models.department, table.String("department", ""));
+  if (!models.department.empty())
+    CB_RETURN_IF_ERROR(dimension_column("department", models.department));
+
+  CB_ASSIGN_OR_RETURN(models.duplicates, table.Boolean("duplicates", false));
+  CB_ASSIGN_OR_RETURN(models.duplicate_vendor, table.String("duplicate_vendor", ""));
+  CB_ASSIGN_OR_RETURN(models.duplicate_date, table.String("duplicate_date", mapping.date_column));
+  CB_ASSIGN_OR_RETURN(models.duplicate_detail, table.String("duplicate_detail", ""));
+  if (models.duplicates) {
+    if (!mapping.has_date())
+      return Fail(table.KeyError("duplicates", "needs payment dates: add a [date] column"));
+    if (models.duplicate_vendor.empty())
+      return Fail(table.KeyError("duplicates",
+                                 "needs duplicate_vendor, the dimension column naming the vendor"));
+    CB_RETURN_IF_ERROR(dimension_column("duplicate_vendor", models.duplicate_vendor));
+    if (models.duplicate_date != mapping.date_column)
+      return Fail(table.KeyError("duplicate_date",
+                                 "must be the [date] column '" + mapping.date_column + "'"));
+    if (!models.duplicate_detail.empty())
+      CB_RETURN_IF_ERROR(dimension_column("duplicate_detail", models.duplicate_detail));
+  }
+
+  CB_ASSIGN_OR_RETURN(std::string forecast, table.String("forecast", "none"));
+  if (forecast == "none") {
+    models.forecast = ForecastKind::kNone;
+  } else if (forecast == "monthly" && mapping.has_date()) {
+    models.forecast = ForecastKind::kMonthly;
+  } else if (forecast == "yearly") {
+    models.forecast = ForecastKind::kYearly;
+  } else {
+    return Fail(table.KeyError(
+        "forecast", "must be \"none\", \"yearly\", or \"monthly\" with a [date] column"));
+  }
+  if (models.forecast != ForecastKind::kNone && models.department.empty())
+    return Fail(table.KeyError("forecast",
+                               "needs department, the dimension column the forecast groups by"));
+  CB_ASSIGN_OR_RETURN(models.forecast_filter_column, table.String("forecast_filter_column", ""));
+  CB_ASSIGN_OR_RETURN(models.forecast_filter_equals, table.Strings("forecast_filter_equals"));
+  if (!models.forecast_filter_column.empty()) {
+    CB_RETURN_IF_ERROR(dimension_column("forecast_filter_column", models.forecast_filter_column));
+    if (models.forecast_filter_equals.empty())
+      return Fail(table.KeyError("forecast_filter_column",
+                                 "needs forecast_filter_equals, the values that count"));
+  }
+  CB_RETURN_IF_ERROR(table.Finish());
+  return models;
+}
+
 }  // namespace
 
 std::string ViewSpec::Sql(const std::string& schema) const { return ReplaceSchema(sql, schema); }
@@ -294,6 +361,10 @@ Result<Mapping> ParseMapping(const std::string& text, const std::string& file) {
   for (TomlTable& table : views) {
     CB_ASSIGN_OR_RETURN(ViewSpec view, ReadView(table));
     mapping.views.push_back(std::move(view));
+  }
+  CB_ASSIGN_OR_RETURN(auto models, root.Table("models"));
+  if (models) {
+    CB_ASSIGN_OR_RETURN(mapping.models, ReadModels(*models, mapping));
   }
   CB_RETURN_IF_ERROR(root.Finish());
   return mapping;

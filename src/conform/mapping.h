@@ -78,6 +78,39 @@ struct ViewSpec {
   std::string SqlFromFacts(const std::string& schema) const;
 };
 
+// How `citybooks model` projects a department's spending (see model/forecast.h).
+enum class ForecastKind { kNone, kMonthly, kYearly };
+
+// Which forensic models apply to the facts and how they group them (the
+// mapping's [models] section); their numeric parameters are configuration
+// (ModelParams). Columns named here are dimension columns of the mapping.
+struct ModelsSpec {
+  // Benford tests per group: "dataset" (every amount) and dimension columns
+  // (one group per value, e.g. "department", "vendor").
+  std::vector<std::string> benford_groups = {"dataset"};
+  // Robust outliers within peer groups formed by these columns (dimension
+  // columns or the fiscal year, e.g. fiscal_year x department x object);
+  // empty: no outlier model.
+  std::vector<std::string> outlier_peer_group;
+  // The column naming a fact's department: model_outliers.department and the
+  // forecast's groups. The outliers' detail is the last peer-group column
+  // that is neither this nor the fiscal year.
+  std::string department;
+  // Duplicate payments: same normalised vendor (`duplicate_vendor`), same
+  // amount, dates (`duplicate_date`, the mapping's date column) within the
+  // window; `duplicate_detail` (optional) is compared for the score.
+  bool duplicates = false;
+  std::string duplicate_vendor;
+  std::string duplicate_date;
+  std::string duplicate_detail;
+  // Spending per department projected to the fiscal year's end: monthly
+  // needs a date column; facts count when `forecast_filter_column` (if set)
+  // is one of `forecast_filter_equals` (e.g. revenue_or_spending = Spending).
+  ForecastKind forecast = ForecastKind::kNone;
+  std::string forecast_filter_column;
+  std::vector<std::string> forecast_filter_equals;
+};
+
 // How a date column is written in the raw file.
 enum class DateFormat { kMonthDayYear /* 7/14/2021 */, kIso /* 2021-07-14 */ };
 
@@ -111,6 +144,7 @@ struct Mapping {
   std::vector<CheckSpec> checks;
   std::vector<AggregateSpec> aggregates;
   std::vector<ViewSpec> views;
+  ModelsSpec models;
   std::string fingerprint;  // sha256 of the mapping text
 
   bool has_date() const { return !date_column.empty(); }

@@ -114,5 +114,86 @@ levels = [{ name = "dept" }]
       << mapping.error().message();
 }
 
+TEST(Mapping, BuiltInMappingsDeclareTheirModels) {
+  auto sf = LoadMapping("sf-spending-revenue");
+  ASSERT_TRUE(sf) << sf.error().message();
+  EXPECT_EQ(sf->models.benford_groups, (std::vector<std::string>{"dataset", "department"}));
+  EXPECT_EQ(sf->models.outlier_peer_group,
+            (std::vector<std::string>{"fiscal_year", "department", "object"}));
+  EXPECT_EQ(sf->models.department, "department");
+  EXPECT_FALSE(sf->models.duplicates);
+  EXPECT_EQ(sf->models.forecast, ForecastKind::kYearly);
+  EXPECT_EQ(sf->models.forecast_filter_column, "revenue_or_spending");
+  EXPECT_EQ(sf->models.forecast_filter_equals, (std::vector<std::string>{"Spending"}));
+
+  auto phoenix = LoadMapping("phoenix-checkbook");
+  ASSERT_TRUE(phoenix) << phoenix.error().message();
+  EXPECT_EQ(phoenix->models.benford_groups,
+            (std::vector<std::string>{"dataset", "department", "vendor"}));
+  EXPECT_EQ(phoenix->models.outlier_peer_group, (std::vector<std::string>{"department", "item"}));
+  EXPECT_TRUE(phoenix->models.duplicates);
+  EXPECT_EQ(phoenix->models.duplicate_vendor, "vendor");
+  EXPECT_EQ(phoenix->models.duplicate_date, "payment_date");
+  EXPECT_EQ(phoenix->models.duplicate_detail, "item");
+  EXPECT_EQ(phoenix->models.forecast, ForecastKind::kMonthly);
+}
+
+constexpr char kCityWithoutDates[] = R"(
+name = "x"
+fact_table = "fact_x"
+fiscal_year = "year"
+[[dimensions]]
+name = "agency"
+levels = [{ name = "agency" }]
+[[dimensions]]
+name = "payee"
+levels = [{ name = "payee" }]
+)";
+
+TEST(Mapping, WithoutAModelsSectionOnlyTheWholeDatasetIsTested) {
+  auto mapping = ParseMapping(kCityWithoutDates, "x.toml");
+  ASSERT_TRUE(mapping) << mapping.error().message();
+  EXPECT_EQ(mapping->models.benford_groups, (std::vector<std::string>{"dataset"}));
+  EXPECT_TRUE(mapping->models.outlier_peer_group.empty());
+  EXPECT_FALSE(mapping->models.duplicates);
+  EXPECT_EQ(mapping->models.forecast, ForecastKind::kNone);
+}
+
+TEST(Mapping, ModelsNameColumnsOfTheMappingAndSayWhatIsWrongWhere) {
+  struct Case {
+    std::string models;
+    std::string needle;
+  };
+  const std::vector<Case> cases = {
+      {"benford_groups = [\"agency\", \"vendor\"]",
+       "models.benford_groups (line 13) names 'vendor'"},
+      {"outlier_peer_group = [\"year\", \"color\"]", "models.outlier_peer_group (line 13)"},
+      {"duplicates = true\nduplicate_vendor = \"payee\"",
+       "models.duplicates (line 13) needs payment dates"},
+      {"forecast = \"monthly\"\ndepartment = \"agency\"", "models.forecast (line 13) must be"},
+      {"forecast = \"yearly\"", "needs department"},
+      {"forecast = \"weekly\"", "models.forecast (line 13)"},
+      {"forecast_filter_column = \"agency\"", "needs forecast_filter_equals"},
+      {"outlier_treshold = 3", "unknown key models.outlier_treshold (line 13)"},
+      {"duplicates = \"yes\"", "models.duplicates (line 13) must be"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.models);
+    auto mapping =
+        ParseMapping(std::string(kCityWithoutDates) + "\n[models]\n" + c.models + "\n", "x.toml");
+    ASSERT_FALSE(mapping);
+    EXPECT_EQ(mapping.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(mapping.error().message().find(c.needle), std::string::npos)
+        << mapping.error().message();
+  }
+  auto good =
+      ParseMapping(std::string(kCityWithoutDates) +
+                       "\n[models]\nbenford_groups = [\"payee\"]\noutlier_peer_group = "
+                       "[\"year\", \"agency\"]\ndepartment = \"agency\"\nforecast = \"yearly\"\n",
+                   "x.toml");
+  ASSERT_TRUE(good) << good.error().message();
+  EXPECT_EQ(good->models.benford_groups, (std::vector<std::string>{"payee"}));
+}
+
 }  // namespace
 }  // namespace citybooks

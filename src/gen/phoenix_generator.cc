@@ -877,6 +877,20 @@ constexpr double kHolidayWeight = 0.05;
 
 constexpr size_t kFlushBytes = size_t{1} << 20;
 
+// The city's payment seasons by calendar month (January first): July, the
+// new fiscal year, starts slow; November and December dip for the holidays;
+// spring picks up and June carries the year-end push to spend the budget.
+constexpr std::array<double, 12> kSeason = {0.95, 0.98, 1.05, 1.03, 1.07, 1.38,
+                                            0.80, 0.92, 0.97, 1.02, 0.93, 0.90};
+// Spending grows 6% a year: log10(1.06) per fiscal year, spread over its months.
+constexpr double kGrowthLog10PerYear = 0.025305865264770262;
+
+// Planted anomalies draw from a stream of their own (see PhoenixGenOptions).
+constexpr uint64_t kAnomalySeed = 0x414e4f4d414c5931ULL;  // "ANOMALY1"
+// Extremes go to the big vendors' main department and item, so their peer
+// group has many payments to stand out from.
+constexpr size_t kExtremeVendorRanks = 100;
+
 enum class VendorDirt {
   kTitleCasePunctuated,  // Acme Supply, Inc.
   kTitleCase,            // Acme Supply Inc
@@ -1003,15 +1017,27 @@ std::string CsvField(std::string_view value) {
 
 class PhoenixWriter {
  public:
-  PhoenixWriter(const Catalog& catalog, const PhoenixGenOptions& options, std::ostream& out)
-      : catalog_(catalog), options_(options), out_(out), random_(options.seed) {
+  // `fabricated` is the index of the department whose amounts are invented,
+  // or -1.
+  PhoenixWriter(const Catalog& catalog, const PhoenixGenOptions& options, int fabricated,
+                std::ostream& out)
+      : catalog_(catalog),
+        options_(options),
+        out_(out),
+        random_(options.seed),
+        anomaly_random_(options.seed ^ kAnomalySeed),
+        fabricated_(fabricated) {
     BuildDays();
     BuildSpellings();
     for (const ItemSpec& item : catalog_.items) item_fields_.push_back(CsvField(item.name));
     buffer_.reserve(kFlushBytes + (size_t{64} << 10));
+    next_extreme_row_ = NextTargetRow(0, options_.extremes);
+    next_duplicate_row_ = NextTargetRow(0, options_.duplicates);
   }
 
   Result<PhoenixGenStats> Run() {
+    if (options_.plant_log != nullptr)
+      *options_.plant_log << "kind,line,date,department,vendor,amount,of_line\n";
     buffer_ += kHeader;
     buffer_ += '\n';
     // Rows in date order: row r falls on the day where the cumulative weight
@@ -1023,10 +1049,14 @@ class PhoenixWriter {
     for (uint64_t row = 0; row < options_.rows; ++row) {
       const double target = (static_cast<double>(row) + random_.Uniform()) / rows * total;
       while (day + 1 < days_.size() && day_cumulative_[day] <= target) ++day;
-      WriteRow(days_[day]);
+      if (!pending_.empty()) WriteDueCopies(day, false);
+      WriteRow(days_[day], day, row);
       if (buffer_.size() >= kFlushBytes) CB_RETURN_IF_ERROR(Flush());
     }
+    if (!pending_.empty()) WriteDueCopies(day, true);
     CB_RETURN_IF_ERROR(Flush());
+    if (options_.plant_log != nullptr && !*options_.plant_log)
+      return Fail(ErrorCode::kIoError, "writing the plant log failed");
     out_.flush();
     if (!out_) return Fail(ErrorCode::kIoError, "writing the generated Phoenix CSV failed");
     return stats_;
@@ -1087,9 +1117,9 @@ class PhoenixWriter {
       } else {
         const uint64_t h = MixHash(options_.seed, 3, static_cast<uint64_t>(days_.size()), 0);
         weight = 0.4 + 1.2 * HashFraction(h);
-        if (month == 6) weight *= 1.3;
-        if (month == 7) weight *= 0.8;
       }
+      weight *= kSeason[static_cast<size_t>(month - 1)] *
+                Pow10(kGrowthLog10PerYear * static_cast<double>(fiscal_month) / 12.0);
       cumulative += weight;
       days_.push_back(std::move(entry));
       day_cumulative_.push_back(cumulative);
@@ -1202,12 +1232,12 @@ class PhoenixWriter {
     return cents;
   }
 
-  void WriteRow(const Day& day) {
+  void WriteRow(const Day& day, size_t day_index, uint64_t row) {
     const uint32_t v = PickVendor();
     const Vendor& vendor = catalog_.vendors[v];
     const uint16_t department = PickDepartment(vendor);
     const uint16_t item = PickItem(vendor);
-    const int64_t cents = Amount(vendor, catalog_.items[item]);
+    int64_t cents = Amount(vendor, catalog_.items[item]);
     const bool parentheses = random_.Chance(kParenthesesShareOfNegative);
     const bool dollar = random_.Chance(kDollarSignShare);
     const bool bad = random_.Chance(options_.bad_rate);
@@ -1216,7 +1246,42 @@ class PhoenixWriter {
         department_spelling_[department * fiscal_months_ + day.fiscal_month];
 
     ++stats_.rows;
+    ++line_;
     if (!bad) {
+      // Planted anomalies (none unless asked): they change only this row's
+      // amount, or add a copy of it later.
+      if (static_cast<int>(department) == fabricated_) {
+        cents = InventedAmount();
+        ++stats_.fabricated_rows;
+        LogPlant("fabricated", line_, day.text, spellings_[department_spelling],
+                 spellings_[vendor_spelling], cents, 0);
+      } else if (stats_.extremes < options_.extremes && row >= next_extreme_row_ && cents > 0 &&
+                 v < kExtremeVendorRanks && vendor.departments.count > 0 &&
+                 department == vendor.departments.index[0] && vendor.items.count > 0 &&
+                 item == vendor.items.index[0]) {
+        cents = ExtremeAmount(vendor, catalog_.items[item]);
+        ++stats_.extremes;
+        next_extreme_row_ = NextTargetRow(stats_.extremes, options_.extremes);
+        LogPlant("extreme", line_, day.text, spellings_[department_spelling],
+                 spellings_[vendor_spelling], cents, 0);
+      } else if (stats_.duplicates + pending_.size() < options_.duplicates &&
+                 row >= next_duplicate_row_ && cents >= 1'000'00 && cents % 100 != 0) {
+        Copy copy;
+        copy.due_day = day_index + 1 + anomaly_random_.Below(7);
+        copy.vendor = v;
+        copy.department = department;
+        copy.item = item;
+        copy.cents = cents;
+        copy.of_line = line_;
+        if (anomaly_random_.Chance(0.5)) {
+          const auto dirt = static_cast<VendorDirt>(
+              anomaly_random_.Below(static_cast<uint64_t>(VendorDirt::kCount)));
+          copy.vendor_name = VendorSpelling(vendor, dirt);
+        }
+        pending_.push_back(std::move(copy));
+        next_duplicate_row_ =
+            NextTargetRow(stats_.duplicates + pending_.size(), options_.duplicates);
+      }
       stats_.good_amount_cents += cents;
       buffer_ += day.text;
       buffer_ += ',';
@@ -1233,6 +1298,80 @@ class PhoenixWriter {
     ++stats_.bad_rows;
     WriteMalformed(day, spellings_[department_spelling], spellings_[vendor_spelling],
                    catalog_.items[item].name, cents, parentheses, dollar);
+  }
+
+  // The first row at which the `planted`-th of `count` anomalies may go:
+  // evenly spread over the file, jittered.
+  uint64_t NextTargetRow(uint64_t planted, uint64_t count) {
+    if (planted >= count) return UINT64_MAX;
+    const double spacing = static_cast<double>(options_.rows) / static_cast<double>(count);
+    return static_cast<uint64_t>((static_cast<double>(planted) + anomaly_random_.Uniform()) *
+                                 spacing);
+  }
+
+  // An amount a person made up: any dollar figure from $100 to $9,999.99,
+  // evenly, so every leading digit is about as common.
+  int64_t InventedAmount() {
+    return 100'00 + static_cast<int64_t>(anomaly_random_.Below(9'900'00));
+  }
+
+  // 10^4 to 10^4.3 times the vendor's usual payment of the item.
+  int64_t ExtremeAmount(const Vendor& vendor, const ItemSpec& item) {
+    const double dollars_log10 =
+        item.log10_mean + vendor.amount_offset + 4.0 + 0.3 * anomaly_random_.Uniform();
+    const auto cents = static_cast<int64_t>(Pow10(dollars_log10 + 2.0) + 0.5);
+    return std::min(cents, kMaxCents);
+  }
+
+  // Writes the copies due by `day_index` (all of them when `all`, at the end
+  // of the file) dated that day.
+  void WriteDueCopies(size_t day_index, bool all) {
+    const Day& day = days_[day_index];
+    for (size_t i = 0; i < pending_.size();) {
+      if (!all && pending_[i].due_day > day_index) {
+        ++i;
+        continue;
+      }
+      const Copy& copy = pending_[i];
+      const std::string& department =
+          spellings_[department_spelling_[copy.department * fiscal_months_ + day.fiscal_month]];
+      const std::string& vendor_name =
+          copy.vendor_name.empty()
+              ? spellings_[vendor_spelling_[copy.vendor * fiscal_years_ + day.fiscal_year]]
+              : copy.vendor_name;
+      ++stats_.rows;
+      ++stats_.duplicates;
+      ++line_;
+      stats_.good_amount_cents += copy.cents;
+      buffer_ += day.text;
+      buffer_ += ',';
+      AppendCsvField(&buffer_, department);
+      buffer_ += ',';
+      AppendCsvField(&buffer_, vendor_name);
+      buffer_ += ',';
+      buffer_ += item_fields_[copy.item];
+      buffer_ += ',';
+      AppendAmount(&buffer_, copy.cents, false, false);
+      buffer_ += '\n';
+      LogPlant("duplicate", line_, day.text, department, vendor_name, copy.cents, copy.of_line);
+      pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+
+  void LogPlant(std::string_view kind, uint64_t line, std::string_view date,
+                std::string_view department, std::string_view vendor, int64_t cents,
+                uint64_t of_line) {
+    std::ostream* log = options_.plant_log;
+    if (log == nullptr) return;
+    std::string text(kind);
+    text += ',' + std::to_string(line) + ',';
+    AppendCsvField(&text, date);
+    text += ',';
+    AppendCsvField(&text, department);
+    text += ',';
+    AppendCsvField(&text, vendor);
+    text += ',' + FormatCents(cents) + ',' + (of_line ? std::to_string(of_line) : "") + '\n';
+    *log << text;
   }
 
   // A row a load must quarantine: cut short, split by a stray comma, or with
@@ -1347,6 +1486,23 @@ class PhoenixWriter {
   std::vector<uint32_t> department_spelling_;  // [department * fiscal_months_ + fiscal month]
   std::vector<std::string> item_fields_;       // per item, as a CSV field
   std::string buffer_;
+
+  // Planted anomalies.
+  struct Copy {
+    size_t due_day = 0;  // index into days_
+    uint32_t vendor = 0;
+    uint16_t department = 0;
+    uint16_t item = 0;
+    int64_t cents = 0;
+    uint64_t of_line = 0;
+    std::string vendor_name;  // another spelling, or empty for the year's own
+  };
+  Random anomaly_random_;
+  int fabricated_ = -1;
+  uint64_t line_ = 1;  // the header
+  uint64_t next_extreme_row_ = UINT64_MAX;
+  uint64_t next_duplicate_row_ = UINT64_MAX;
+  std::vector<Copy> pending_;
 };
 
 }  // namespace
@@ -1369,9 +1525,28 @@ Result<PhoenixGenStats> GeneratePhoenix(const PhoenixGenOptions& options, std::o
   if (!(options.bad_rate >= 0.0 && options.bad_rate <= 1.0)) {
     return Fail(ErrorCode::kInvalidArgument, "the bad-row rate must be between 0 and 1");
   }
+  if (options.duplicates > options.rows / 10 || options.extremes > options.rows / 10) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "at most one row in ten can carry a planted duplicate or extreme; ask for more "
+                "rows or fewer anomalies");
+  }
   const Result<Catalog>& catalog = SharedCatalog();
   if (!catalog) return Fail(catalog.error().WithContext("building the Phoenix vendor catalog"));
-  PhoenixWriter writer(*catalog, options, out);
+  int fabricated = -1;
+  if (!options.fabricate_department.empty()) {
+    std::string known;
+    for (size_t d = 0; d < catalog->departments.size(); ++d) {
+      if (EqualsIgnoreCase(catalog->departments[d], Trim(options.fabricate_department)))
+        fabricated = static_cast<int>(d);
+      known += (known.empty() ? "" : ", ") + catalog->departments[d];
+    }
+    if (fabricated < 0) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "--fabricate-department '" + options.fabricate_department +
+                      "' is not a Phoenix department; use one of " + known);
+    }
+  }
+  PhoenixWriter writer(*catalog, options, fabricated, out);
   return writer.Run();
 }
 

@@ -166,6 +166,11 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
             per_partition[static_cast<size_t>(fact.fiscal_year - mapping.min_fiscal_year) * 13 +
                           (mapping.partition == Partition::kFiscalMonth ? fact.fiscal_month : 0)];
         ++totals.rows;
+        if (totals.rows >= kFactIdsPerPartition)
+          return Fail(ErrorCode::kDataError, "snapshot " + manifest.snapshot_id + " holds " +
+                                                 std::to_string(totals.rows) +
+                                                 " or more facts of one partition, more than "
+                                                 "fact ids can number");
         totals.cents += fact.cents;
         totals.digest += FactDigest(fact, dimension_count, digest_seed);
         size_t c = 0;
@@ -182,6 +187,7 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
         row[c++] = Cell::Real(static_cast<double>(fact.cents) / 100.0);
         row[c++] = Cell::Int(fact.cents);
         row[c++] = Cell::Int(run_id);
+        row[c++] = Cell::Int(fact.partition * kFactIdsPerPartition + totals.rows);
         CB_RETURN_IF_ERROR(facts->Append(row));
         for (size_t a = 0; a < aggregates.size(); ++a) prepared[a] = aggregates[a].Prepare(fact);
         for (size_t a = 0; a < aggregates.size(); ++a) aggregates[a].Commit(fact, prepared[a]);
@@ -449,9 +455,12 @@ Status RecordChecks(LoadTransaction& load, const LoadSummary& summary, const std
   return Ok();
 }
 
-Status RecordRun(LoadTransaction& load, const std::string& dataset, const LoadSummary& summary,
-                 const std::string& status, const std::string& started_at,
-                 const std::string& finished_at, const std::string& message) {
+}  // namespace
+
+Status RecordRun(LoadTransaction& load, const std::string& dataset, const std::string& command,
+                 const LoadSummary& summary, const std::string& status,
+                 const std::string& started_at, const std::string& finished_at,
+                 const std::string& message) {
   std::string partitions;
   for (int year : summary.partitions)
     partitions += (partitions.empty() ? "" : ",") + std::to_string(year);
@@ -464,7 +473,7 @@ Status RecordRun(LoadTransaction& load, const std::string& dataset, const LoadSu
                                 "amount_quarantined_cents", "partitions", "message"}));
   Cell cells[] = {Cell::Int(summary.run_id),
                   Cell::Text(dataset),
-                  Cell::Text("load"),
+                  Cell::Text(command),
                   Cell::Text(summary.snapshot_id),
                   Cell::Text(status),
                   Cell::Text(started_at),
@@ -480,11 +489,9 @@ Status RecordRun(LoadTransaction& load, const std::string& dataset, const LoadSu
   return appender->Append(cells);
 }
 
-// After a failed load rolled back: keep the failure (and any check results)
-// in the history, in a transaction of its own.
 void RecordFailure(const PipelineContext& context, const std::string& schema,
-                   const std::string& dataset, LoadSummary summary, const std::string& started_at,
-                   const std::string& message) {
+                   const std::string& dataset, const std::string& command, LoadSummary summary,
+                   const std::string& started_at, const std::string& message) {
   auto load = context.warehouse->BeginLoad(schema);
   if (!load) return;
   auto next =
@@ -493,11 +500,9 @@ void RecordFailure(const PipelineContext& context, const std::string& schema,
   summary.run_id = next->IntAt();
   std::string now = FormatIsoTime(context.clock->Now());
   if (!RecordChecks(**load, summary, now)) return;
-  if (!RecordRun(**load, dataset, summary, "failed", started_at, now, message)) return;
+  if (!RecordRun(**load, dataset, command, summary, "failed", started_at, now, message)) return;
   (void)(*load)->Commit();
 }
-
-}  // namespace
 
 Status InitDataset(const PipelineContext& context, const std::string& dataset) {
   CB_ASSIGN_OR_RETURN(const DatasetConfig* config, context.config->Dataset(dataset));
@@ -550,7 +555,7 @@ Result<std::vector<LoadSummary>> Load(const PipelineContext& context, const std:
       load.reset();  // rolls back everything this snapshot wrote
       LoadSummary partial = summary ? *summary : LoadSummary{};
       partial.snapshot_id = manifest.snapshot_id;
-      RecordFailure(context, schema, dataset, partial, started_at, failure);
+      RecordFailure(context, schema, dataset, "load", partial, started_at, failure);
       ErrorCode code = summary ? ErrorCode::kCheckFailed : summary.error().code();
       return Fail(code, "load of " + dataset + " snapshot " + manifest.snapshot_id +
                             " failed and was rolled back: " + failure);
@@ -558,7 +563,7 @@ Result<std::vector<LoadSummary>> Load(const PipelineContext& context, const std:
     std::string finished_at = FormatIsoTime(context.clock->Now());
     CB_RETURN_IF_ERROR(RecordChecks(*load, *summary, finished_at));
     CB_RETURN_IF_ERROR(
-        RecordRun(*load, dataset, *summary, "succeeded", started_at, finished_at, ""));
+        RecordRun(*load, dataset, "load", *summary, "succeeded", started_at, finished_at, ""));
     std::string urls;
     for (const std::string& url : manifest.source_urls) urls += (urls.empty() ? "" : " ") + url;
     int64_t rows = 0;

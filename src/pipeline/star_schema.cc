@@ -47,7 +47,46 @@ std::vector<std::string> FactColumns(const Mapping& mapping) {
   columns.push_back("amount");
   columns.push_back("amount_cents");
   columns.push_back("run_id");
+  columns.push_back("fact_id");
   return columns;
+}
+
+std::vector<TableDef> ModelTables() {
+  return {
+      TableDef{"model_benford",
+               {Int("run_id"), Text("group_kind"), Text("group_name"), Text("test"), Int("amounts"),
+                Real("mad"), Text("conformity")},
+               {},
+               {}},
+      TableDef{"model_benford_digits",
+               {Int("run_id"), Text("group_kind"), Text("group_name"), Text("test"), Int("digit"),
+                Int("count"), Real("observed"), Real("expected")},
+               {},
+               {}},
+      TableDef{"model_duplicate_payments",
+               {Int("run_id"), Int("pair"), Text("vendor_key"), Text("vendor"), Text("department"),
+                Int("amount_cents"), Real("amount"), Int("payment_id_a"), Text("payment_date_a"),
+                Int("payment_id_b"), Text("payment_date_b"), Int("days_apart"), Real("score")},
+               {},
+               {}},
+      TableDef{"model_outliers",
+               {Int("run_id"), Text("peer_group"), Int("fiscal_year"), Text("department"),
+                Text("detail"), Int("fact_id"), Int("amount_cents"), Real("amount"), Real("median"),
+                Real("mad"), Real("robust_z"), Int("rank")},
+               {},
+               {}},
+      TableDef{"model_forecast",
+               {Int("run_id"), Text("department"), Int("fiscal_year"), Text("method"),
+                Real("actual_to_date"), Real("forecast"), Int("periods_observed"),
+                Real("backtest_error"), Real("baseline_error"), Text("error_measure")},
+               {},
+               {}},
+      TableDef{
+          "model_forecast_series",
+          {Int("run_id"), Text("department"), Text("period"), Real("actual"), Real("forecast")},
+          {},
+          {}},
+  };
 }
 
 std::vector<TableDef> DatasetTables(const Mapping& mapping) {
@@ -69,6 +108,7 @@ std::vector<TableDef> DatasetTables(const Mapping& mapping) {
   fact.columns.push_back(Real("amount"));
   fact.columns.push_back(Int("amount_cents", true));
   fact.columns.push_back(Int("run_id", true));
+  fact.columns.push_back(Int("fact_id", true));
   tables.push_back(fact);
 
   for (const AggregateSpec& aggregate : mapping.aggregates) {
@@ -124,6 +164,7 @@ std::vector<TableDef> DatasetTables(const Mapping& mapping) {
                              Text("name_path"), Text("from_code"), Text("to_code"), Int("rows")},
                             {},
                             {}});
+  for (TableDef& table : ModelTables()) tables.push_back(std::move(table));
   return tables;
 }
 

@@ -16,8 +16,17 @@ namespace citybooks {
 std::vector<TableDef> DatasetTables(const Mapping& mapping);
 
 // Columns appended to the fact table, in order: the time columns
-// (Mapping::TimeColumns), one id per dimension, amount, amount_cents, run_id.
+// (Mapping::TimeColumns), one id per dimension, amount, amount_cents, run_id,
+// fact_id. A fact's id is its partition value * kFactIdsPerPartition + its
+// ordinal (from 1) among the partition's facts in the snapshot, so loading
+// the same snapshot again gives the same ids.
 std::vector<std::string> FactColumns(const Mapping& mapping);
+inline constexpr int64_t kFactIdsPerPartition = 100'000'000;
+
+// The forensic models' result tables (model_benford, model_benford_digits,
+// model_duplicate_payments, model_outliers, model_forecast,
+// model_forecast_series); part of DatasetTables.
+std::vector<TableDef> ModelTables();
 
 // Columns of a dimension table, in order: its id, DimensionSpec::columns(),
 // "<level>_key" for a vendor-name key rule, member_key.

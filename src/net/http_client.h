@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,6 +22,17 @@
 
 namespace citybooks {
 
+// Credentials for AWS Signature Version 4, which libcurl computes for every
+// attempt (CURLOPT_AWS_SIGV4). The caller adds the headers S3 wants signed
+// along: x-amz-content-sha256 (the payload hash) and, for temporary
+// credentials, x-amz-security-token. The secret never appears in a message.
+struct AwsSigV4 {
+  std::string region;  // e.g. "us-east-1"
+  std::string service = "s3";
+  std::string access_key_id;
+  std::string secret_access_key;
+};
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;
@@ -28,6 +40,9 @@ struct HttpRequest {
   // (The `{}` initializers let GCC 12 accept `{.url = url}` under -Wextra.)
   std::vector<std::pair<std::string, std::string>> headers{};
   std::string body{};
+  // Signs the request when set. Redirects are then not followed: a signed
+  // request goes to exactly the host it was signed for.
+  std::optional<AwsSigV4> aws_sigv4{};
 };
 
 struct HttpResponse {

@@ -102,6 +102,10 @@ class FaultyObjectStore : public ObjectStore {
 
   std::string url() const override { return "faulty+" + base_->url(); }
 
+  Result<bool> CreateRoot() override { return base_->CreateRoot(); }
+  Result<bool> RemoveRootIfEmpty() override { return base_->RemoveRootIfEmpty(); }
+  std::string RootDescription() const override { return base_->RootDescription(); }
+
  private:
   ObjectStore* base_;
   WriteBudget budget_;

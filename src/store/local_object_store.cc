@@ -1,8 +1,9 @@
-// The local-folder backend. A key is a path under the root folder. Put writes
-// a hidden temporary file next to its target (".tmp-<random>-<name>"),
-// fsyncs it, renames it over the key and fsyncs the folder, so a reader or a
-// crash sees the old object or the new one, never a part; List skips the
-// temporary files. Delete removes folders it leaves empty.
+// The local-folder backend. A key is a path under the root folder, which
+// the first Put (or CreateRoot) creates. Put writes a hidden temporary file
+// next to its target (".tmp-<random>-<name>"), fsyncs it, renames it over the
+// key and fsyncs the folder, so a reader or a crash sees the old object or the
+// new one, never a part; List skips the temporary files. Delete removes
+// folders it leaves empty.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,14 +21,10 @@
 #include <utility>
 #include <vector>
 
+#include "store/internal/store_internal.h"
 #include "store/object_store.h"
 
 namespace citybooks {
-
-namespace store_internal {
-Status ValidateObjectKey(std::string_view key);
-Status ValidateObjectPrefix(std::string_view prefix);
-}  // namespace store_internal
 
 namespace {
 
@@ -147,6 +144,7 @@ class LocalObjectStore : public ObjectStore {
     // it and creating the file in it; try again when that happens.
     int fd = -1;
     for (int attempt = 0;; ++attempt) {
+      CB_RETURN_IF_ERROR(MakeRoot());
       CB_RETURN_IF_ERROR(MakeFolders(key));
       fd = ::open(temporary_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       if (fd >= 0) break;
@@ -206,7 +204,41 @@ class LocalObjectStore : public ObjectStore {
 
   std::string url() const override { return url_; }
 
+  Result<bool> CreateRoot() override {
+    std::error_code error;
+    const bool existed = fs::is_directory(root_, error);
+    CB_RETURN_IF_ERROR(MakeRoot());
+    return !existed;
+  }
+
+  Result<bool> RemoveRootIfEmpty() override {
+    std::error_code error;
+    if (!fs::is_directory(root_, error)) return false;
+    CB_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, List(""));
+    if (!objects.empty()) return false;
+    // What is left are empty folders and temporary files of unfinished Puts.
+    fs::remove_all(root_, error);
+    if (error) return IoError("remove folder", root_, error.value());
+    return true;
+  }
+
+  std::string RootDescription() const override { return "folder '" + root_ + "'"; }
+
  private:
+  // The root folder, created with its parents when missing.
+  Status MakeRoot() const {
+    struct stat info {};
+    if (::stat(root_.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) return Ok();
+    std::error_code error;
+    fs::create_directories(root_, error);
+    if (error) return IoError("create folder", root_, error.value());
+    if (!fs::is_directory(root_, error)) {
+      return Fail(ErrorCode::kIoError,
+                  "Cannot create folder '" + root_ + "': a file of that name is in the way.");
+    }
+    return Ok();
+  }
+
   std::string PathOf(std::string_view key) const {
     std::string path = root_;
     path += '/';
@@ -327,9 +359,8 @@ Result<std::unique_ptr<ObjectStore>> OpenLocalObjectStore(const std::string& dir
   std::string root_text = root.string();
   while (root_text.size() > 1 && root_text.back() == '/') root_text.pop_back();
 
-  fs::create_directories(root, error);
-  if (error) return IoError("create folder", root_text, error.value());
-  if (!fs::is_directory(root, error)) {
+  // A missing folder is fine (the first Put creates it); a file is not.
+  if (fs::exists(root, error) && !fs::is_directory(root, error)) {
     return Fail(ErrorCode::kInvalidArgument,
                 "The object store path '" + root_text + "' is not a folder.");
   }

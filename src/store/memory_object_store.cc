@@ -23,6 +23,9 @@ using Bytes = std::shared_ptr<const std::string>;
 struct Objects {
   std::mutex mutex;
   std::map<std::string, Bytes, std::less<>> by_key;
+  // Whether the root "exists": set by CreateRoot and by any Put, cleared by
+  // RemoveRootIfEmpty, so the root calls behave as a folder's would.
+  bool root_exists = false;
 };
 
 class SharedBytesSource : public ByteSource {
@@ -64,6 +67,7 @@ class MemoryObjectStore : public ObjectStore {
     bytes->shrink_to_fit();
     std::lock_guard lock(objects_->mutex);
     objects_->by_key.insert_or_assign(std::string(key), std::move(bytes));
+    objects_->root_exists = true;
     return Ok();
   }
 
@@ -102,6 +106,20 @@ class MemoryObjectStore : public ObjectStore {
   }
 
   std::string url() const override { return url_; }
+
+  Result<bool> CreateRoot() override {
+    std::lock_guard lock(objects_->mutex);
+    return !std::exchange(objects_->root_exists, true);
+  }
+
+  Result<bool> RemoveRootIfEmpty() override {
+    std::lock_guard lock(objects_->mutex);
+    if (!objects_->root_exists || !objects_->by_key.empty()) return false;
+    objects_->root_exists = false;
+    return true;
+  }
+
+  std::string RootDescription() const override { return "memory store '" + url_ + "'"; }
 
  private:
   std::shared_ptr<Objects> objects_;

@@ -3,11 +3,14 @@
 // dispatch that picks a backend.
 #include "store/object_store.h"
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "common/text.h"
 #include "store/internal/store_internal.h"
 
 namespace citybooks {
@@ -104,10 +107,32 @@ Result<bool> ObjectStore::Exists(std::string_view key) {
   return Fail(source.error());
 }
 
-Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const std::string& url) {
+Result<ObjectStoreOptions> ObjectStoreOptionsFromEnvironment(ObjectStoreOptions options,
+                                                             const EnvironmentLookup& environment) {
+  if (auto value = environment("AWS_ACCESS_KEY_ID")) options.access_key_id = *value;
+  if (auto value = environment("AWS_SECRET_ACCESS_KEY")) options.secret_access_key = *value;
+  if (auto value = environment("AWS_SESSION_TOKEN")) options.session_token = *value;
+  if (auto value = environment("AWS_REGION")) options.region = *value;
+  if (auto value = environment("CITYBOOKS_S3_PART_SIZE")) {
+    std::optional<int64_t> bytes = ParseInt(Trim(*value));
+    if (!bytes || *bytes < static_cast<int64_t>(kMinS3PartSize) ||
+        *bytes > static_cast<int64_t>(kMaxS3PartSize)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "CITYBOOKS_S3_PART_SIZE=" + SanitizeText(*value, 40, true) +
+                      " is not a part size in bytes from " + std::to_string(kMinS3PartSize) +
+                      " (5 MiB) to " + std::to_string(kMaxS3PartSize) + " (5 GiB).");
+    }
+    options.part_size = static_cast<uint64_t>(*bytes);
+  }
+  return options;
+}
+
+Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const std::string& url,
+                                                     const ObjectStoreOptions& options) {
   if (url.empty()) {
     return Fail(ErrorCode::kInvalidArgument,
-                "The object store URL is empty; use file:///path, memory://name or a folder path.");
+                "The object store URL is empty; use file:///path, s3://bucket/prefix, "
+                "memory://name or a folder path.");
   }
   size_t scheme_end = url.find("://");
   if (scheme_end == std::string::npos) return OpenLocalObjectStore(url);
@@ -131,14 +156,10 @@ Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const std::string& url) {
     }
     return store_internal::OpenNamedMemoryObjectStore(rest);
   }
-  if (scheme == "s3") {
-    return Fail(ErrorCode::kUnimplemented,
-                "The object store URL '" + url +
-                    "' needs S3 support, which arrives with the S3 backend in a later release.");
-  }
-  return Fail(ErrorCode::kInvalidArgument, "The object store URL '" + url +
-                                               "' has the unknown scheme '" + std::string(scheme) +
-                                               "'; use file://, memory:// or a folder path.");
+  if (scheme == "s3") return store_internal::OpenS3ObjectStore(url, options);
+  return Fail(ErrorCode::kInvalidArgument,
+              "The object store URL '" + url + "' has the unknown scheme '" + std::string(scheme) +
+                  "'; use file://, s3://, memory:// or a folder path.");
 }
 
 }  // namespace citybooks

@@ -24,6 +24,7 @@
 #include "common/byte_source.h"
 #include "common/error.h"
 #include "store/object_store.h"
+#include "store/object_store_test_support.h"
 
 namespace citybooks::store_contract {
 
@@ -43,51 +44,6 @@ struct ObjectStoreBackend {
 inline std::string ObjectStoreBackendName(
     const ::testing::TestParamInfo<ObjectStoreBackend>& info) {
   return info.param.name;
-}
-
-// Yields `bytes` in pieces of at most `chunk` bytes, so stores see many short
-// reads; optionally fails with kIoError once `fail_at` bytes have been read.
-class ChunkedSource : public ByteSource {
- public:
-  static constexpr uint64_t kNeverFail = UINT64_MAX;
-
-  explicit ChunkedSource(std::string bytes, size_t chunk = 7919, uint64_t fail_at = kNeverFail)
-      : bytes_(std::move(bytes)), chunk_(chunk), fail_at_(fail_at) {}
-
-  Result<size_t> Read(char* buffer, size_t size) override {
-    if (offset_ >= fail_at_) {
-      return Fail(ErrorCode::kIoError,
-                  "The test source failed on purpose at byte " + std::to_string(offset_) + ".");
-    }
-    uint64_t limit = std::min<uint64_t>({size, chunk_, fail_at_ - offset_});
-    size_t n = bytes_.copy(buffer, static_cast<size_t>(limit), static_cast<size_t>(offset_));
-    offset_ += n;
-    if (on_read) on_read(offset_);
-    return n;
-  }
-
-  std::string_view name() const override { return "<chunked test source>"; }
-
-  // Called after every read with the bytes read so far (for checks made
-  // while a Put is in progress).
-  std::function<void(uint64_t)> on_read;
-
- private:
-  std::string bytes_;
-  size_t chunk_;
-  uint64_t fail_at_;
-  uint64_t offset_ = 0;
-};
-
-// Deterministic, non-repeating-looking bytes of every value 0..255.
-inline std::string PatternBytes(size_t size, uint32_t seed = 1) {
-  std::string bytes(size, '\0');
-  uint32_t state = seed * 2654435761u + 1;
-  for (char& c : bytes) {
-    state = state * 1664525u + 1013904223u;
-    c = static_cast<char>(state >> 24);
-  }
-  return bytes;
 }
 
 class ObjectStoreContractTest : public ::testing::TestWithParam<ObjectStoreBackend> {
@@ -386,5 +342,49 @@ TEST_P(ObjectStoreContractTest, ConcurrentPutsToOneKeyLeaveOneWholeValue) {
 }
 
 TEST_P(ObjectStoreContractTest, UrlIsNotEmpty) { EXPECT_FALSE(store().url().empty()); }
+
+TEST_P(ObjectStoreContractTest, CreateRootIsIdempotent) {
+  // A fresh store's root may or may not exist yet; after one call it does.
+  Result<bool> first = store().CreateRoot();
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  Result<bool> second = store().CreateRoot();
+  ASSERT_TRUE(second.has_value()) << second.error().message();
+  EXPECT_FALSE(*second);
+  ASSERT_TRUE(store().PutBytes("a/b", "x"));
+  Result<bool> third = store().CreateRoot();
+  ASSERT_TRUE(third.has_value());
+  EXPECT_FALSE(*third);
+  ExpectObject("a/b", "x");
+  EXPECT_FALSE(store().RootDescription().empty());
+}
+
+TEST_P(ObjectStoreContractTest, RemoveRootIfEmptyKeepsARootWithObjects) {
+  ASSERT_TRUE(store().CreateRoot().has_value());
+  ASSERT_TRUE(store().PutBytes("keep/me", "1"));
+  Result<bool> removed = store().RemoveRootIfEmpty();
+  ASSERT_TRUE(removed.has_value()) << removed.error().message();
+  EXPECT_FALSE(*removed);
+  ExpectObject("keep/me", "1");
+  EXPECT_EQ(ListKeys(""), Keys{"keep/me"});
+}
+
+TEST_P(ObjectStoreContractTest, RemoveRootIfEmptyRemovesAnEmptyRootOnce) {
+  ASSERT_TRUE(store().CreateRoot().has_value());
+  ASSERT_TRUE(store().PutBytes("gone/soon", "1"));
+  ASSERT_TRUE(store().Delete("gone/soon"));
+  Result<bool> removed = store().RemoveRootIfEmpty();
+  ASSERT_TRUE(removed.has_value()) << removed.error().message();
+  EXPECT_TRUE(*removed);
+  Result<bool> again = store().RemoveRootIfEmpty();
+  ASSERT_TRUE(again.has_value()) << again.error().message();
+  EXPECT_FALSE(*again);
+  // The root can be made again and used as before.
+  Result<bool> created = store().CreateRoot();
+  ASSERT_TRUE(created.has_value()) << created.error().message();
+  EXPECT_TRUE(*created);
+  EXPECT_EQ(ListKeys(""), Keys{});
+  ASSERT_TRUE(store().PutBytes("back/again", "2"));
+  ExpectObject("back/again", "2");
+}
 
 }  // namespace citybooks::store_contract

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "s3/s3_server.h"
+#include "store/internal/store_internal.h"
 #include "store/object_store_contract.h"
 
 namespace citybooks {
@@ -68,12 +70,44 @@ StoreUnderTest MakeFaultyOverLocal() {
           }};
 }
 
+// A store on a new bucket of the shared s3rver; the test fails (with what to
+// install) when the server cannot start.
+StoreUnderTest MakeS3At(const std::string& prefix, int list_page_size) {
+  auto server = s3test::SharedS3Server();
+  if (!server) {
+    ADD_FAILURE() << server.error();
+    return {};
+  }
+  static int buckets = 0;
+  std::string url = "s3://contract-" + std::to_string(++buckets) + prefix;
+  ObjectStoreOptions options;
+  options.endpoint = (*server)->endpoint();
+  options.access_key_id = s3test::S3Server::kAccessKeyId;
+  options.secret_access_key = s3test::S3Server::kSecretAccessKey;
+  Result<std::unique_ptr<ObjectStore>> store =
+      store_internal::OpenS3ObjectStore(url, options, list_page_size);
+  if (!store) {
+    ADD_FAILURE() << store.error().message();
+    return {};
+  }
+  Result<bool> created = (*store)->CreateRoot();
+  EXPECT_TRUE(created.has_value() && *created) << (created ? "" : created.error().message());
+  return {std::move(store).value(), nullptr};
+}
+
+// Keys under a prefix, listed two to a page so every listing pages.
+StoreUnderTest MakeS3() { return MakeS3At("/raw/zone", 2); }
+// Keys at the top of the bucket, listed a thousand to a page.
+StoreUnderTest MakeS3BucketRoot() { return MakeS3At("", 1000); }
+
 INSTANTIATE_TEST_SUITE_P(
     Backends, ObjectStoreContractTest,
     ::testing::Values(ObjectStoreBackend{"Local", &MakeLocal},
                       ObjectStoreBackend{"Memory", &MakeMemory},
                       ObjectStoreBackend{"FaultyOverMemory", &MakeFaultyOverMemory},
-                      ObjectStoreBackend{"FaultyOverLocal", &MakeFaultyOverLocal}),
+                      ObjectStoreBackend{"FaultyOverLocal", &MakeFaultyOverLocal},
+                      ObjectStoreBackend{"S3", &MakeS3},
+                      ObjectStoreBackend{"S3BucketRoot", &MakeS3BucketRoot}),
     ObjectStoreBackendName);
 
 // --- The faulty wrapper -----------------------------------------------------
@@ -195,6 +229,42 @@ TEST_F(LocalObjectStoreTest, KeysAreFilesUnderTheRoot) {
   EXPECT_EQ(FilesOnDisk(folder_), (std::vector<std::string>{"new/root/a/b/c.txt"}));
 }
 
+TEST_F(LocalObjectStoreTest, OpeningCreatesNothingUntilTheFirstPut) {
+  const std::string root = folder_ + "/not/yet";
+  Result<std::unique_ptr<ObjectStore>> store = OpenLocalObjectStore(root);
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  EXPECT_FALSE(fs::exists(root));
+  Result<std::vector<ObjectInfo>> listed = (*store)->List("");
+  ASSERT_TRUE(listed.has_value()) << listed.error().message();
+  EXPECT_TRUE(listed->empty());
+  Result<std::unique_ptr<ByteSource>> got = (*store)->Get("k");
+  ASSERT_FALSE(got.has_value());
+  EXPECT_EQ(got.error().code(), ErrorCode::kNotFound);
+  ASSERT_TRUE((*store)->Delete("k"));
+  EXPECT_FALSE(fs::exists(root));
+  ASSERT_TRUE((*store)->PutBytes("k", "v"));
+  EXPECT_TRUE(fs::is_regular_file(root + "/k"));
+}
+
+TEST_F(LocalObjectStoreTest, CreateRootAndRemoveRootIfEmptyManageTheFolder) {
+  const std::string root = folder_ + "/raw";
+  Result<std::unique_ptr<ObjectStore>> store = OpenLocalObjectStore(root);
+  ASSERT_TRUE(store.has_value());
+  EXPECT_EQ((*store)->RootDescription(), "folder '" + root + "'");
+  Result<bool> created = (*store)->CreateRoot();
+  ASSERT_TRUE(created.has_value());
+  EXPECT_TRUE(*created);
+  EXPECT_TRUE(fs::is_directory(root));
+  // Leftovers of a crashed Put and empty folders do not keep the root.
+  fs::create_directories(root + "/a/b");
+  { std::ofstream(root + "/a/.tmp-0123456789abcdef-x.csv") << "half"; }
+  Result<bool> removed = (*store)->RemoveRootIfEmpty();
+  ASSERT_TRUE(removed.has_value()) << removed.error().message();
+  EXPECT_TRUE(*removed);
+  EXPECT_FALSE(fs::exists(root));
+  EXPECT_TRUE(fs::is_directory(folder_));
+}
+
 TEST_F(LocalObjectStoreTest, ListHidesTemporaryFiles) {
   Result<std::unique_ptr<ObjectStore>> store = OpenLocalObjectStore(folder_);
   ASSERT_TRUE(store.has_value());
@@ -298,13 +368,41 @@ TEST(OpenObjectStore, MemoryStoresWithOneNameShareObjects) {
   EXPECT_TRUE(listed->empty());
 }
 
-TEST(OpenObjectStore, S3IsNotImplementedYet) {
-  Result<std::unique_ptr<ObjectStore>> store = OpenObjectStore("s3://bucket/raw");
-  ASSERT_FALSE(store.has_value());
-  EXPECT_EQ(store.error().code(), ErrorCode::kUnimplemented);
-  EXPECT_NE(store.error().message().find("s3://bucket/raw"), std::string::npos);
-  EXPECT_NE(store.error().message().find("S3 backend"), std::string::npos)
-      << store.error().message();
+TEST(OpenObjectStore, S3UrlOpensWithoutARequest) {
+  // Nothing listens on the endpoint: opening must not need it.
+  ObjectStoreOptions options;
+  options.endpoint = "http://127.0.0.1:9";
+  for (const std::string url : {"s3://bucket/raw", "s3://bucket", "s3://my.bucket-1/a/b/"}) {
+    Result<std::unique_ptr<ObjectStore>> store = OpenObjectStore(url, options);
+    ASSERT_TRUE(store.has_value()) << url << ": " << store.error().message();
+    EXPECT_EQ((*store)->url(), url.ends_with("/") ? url.substr(0, url.size() - 1) : url);
+    EXPECT_NE((*store)->RootDescription().find("bucket '"), std::string::npos);
+  }
+}
+
+TEST(OpenObjectStore, MalformedS3UrlsAndOptionsAreInvalidArguments) {
+  for (const std::string url :
+       {"s3://", "s3:///raw", "s3://ab/raw", "s3://Upper/raw", "s3://bad_name/raw",
+        "s3://-dash/raw", "s3://bucket/a//b", "s3://bucket/../x", "s3://bucket/.tmp-x"}) {
+    Result<std::unique_ptr<ObjectStore>> store = OpenObjectStore(url);
+    ASSERT_FALSE(store.has_value()) << url;
+    EXPECT_EQ(store.error().code(), ErrorCode::kInvalidArgument) << url;
+    EXPECT_NE(store.error().message().find("'" + url + "'"), std::string::npos)
+        << store.error().message();
+  }
+  ObjectStoreOptions small_parts;
+  small_parts.part_size = kMinS3PartSize - 1;
+  ObjectStoreOptions bad_region;
+  bad_region.region = "us east";
+  ObjectStoreOptions bad_endpoint;
+  bad_endpoint.endpoint = "127.0.0.1:9000";
+  for (const ObjectStoreOptions& options : {small_parts, bad_region, bad_endpoint}) {
+    Result<std::unique_ptr<ObjectStore>> store = OpenObjectStore("s3://bucket/raw", options);
+    ASSERT_FALSE(store.has_value());
+    EXPECT_EQ(store.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(store.error().message().find("s3://bucket/raw"), std::string::npos)
+        << store.error().message();
+  }
 }
 
 TEST(OpenObjectStore, UnknownSchemesAndEmptyUrlsAreInvalidArguments) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "store/object_store.h"
@@ -15,5 +16,11 @@ Status ValidateObjectPrefix(std::string_view prefix);
 
 // The process-wide memory store called `name` ("memory://name").
 std::unique_ptr<ObjectStore> OpenNamedMemoryObjectStore(std::string_view name);
+
+// The S3 store for "s3://bucket[/prefix]" (see OpenObjectStore). Tests shrink
+// `list_page_size` (ListObjectsV2 max-keys, 1 to 1000) to make listings page.
+Result<std::unique_ptr<ObjectStore>> OpenS3ObjectStore(const std::string& url,
+                                                       const ObjectStoreOptions& options,
+                                                       int list_page_size = 1000);
 
 }  // namespace citybooks::store_internal

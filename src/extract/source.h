@@ -33,9 +33,11 @@ class Source {
   virtual Result<ExtractResult> Extract(RawZone& raw) = 0;
 };
 
-// The source `dataset.source` names: socrata, ckan or http. `http` must
-// outlive the source. `environment` gives SOCRATA_APP_TOKEN. "file" datasets
-// have no source (they are fed by `ingest`): kInvalidArgument saying so.
+// The source `dataset.source` names: socrata, ckan, http or sftp (new CSV
+// files of a remote folder; key auth, strict known_hosts; no HTTP). `http`
+// must outlive the source. `environment` gives SOCRATA_APP_TOKEN. "file"
+// datasets have no source (they are fed by `ingest`): kInvalidArgument saying
+// so.
 Result<std::unique_ptr<Source>> MakeSource(const DatasetConfig& dataset, HttpClient* http,
                                            const Environment& environment);
 

@@ -391,6 +391,9 @@ class HttpSource : public Source {
 
 }  // namespace
 
+// sftp_source.cc
+Result<std::unique_ptr<Source>> MakeSftpSource(const DatasetConfig& dataset);
+
 Result<std::unique_ptr<Source>> MakeSource(const DatasetConfig& dataset, HttpClient* http,
                                            const Environment& environment) {
   if (dataset.source == "socrata") {
@@ -411,13 +414,14 @@ Result<std::unique_ptr<Source>> MakeSource(const DatasetConfig& dataset, HttpCli
       return Fail(ErrorCode::kInvalidArgument, "dataset " + dataset.name + " (http) needs url");
     return std::unique_ptr<Source>(std::make_unique<HttpSource>(dataset, http));
   }
+  if (dataset.source == "sftp") return MakeSftpSource(dataset);
   if (dataset.source == "file")
     return Fail(ErrorCode::kInvalidArgument,
                 "dataset " + dataset.name +
                     " has source \"file\": land its files with `citybooks ingest` instead");
-  return Fail(ErrorCode::kUnimplemented, "dataset " + dataset.name + ": the " + dataset.source +
-                                             " source is not available in this build yet (sftp "
-                                             "arrives with issue 4)");
+  return Fail(ErrorCode::kUnimplemented,
+              "dataset " + dataset.name + ": the " + dataset.source +
+                  " source is not available in this build; use socrata, ckan, http, sftp or file");
 }
 
 }  // namespace citybooks

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# End-to-end benchmark of citybooks against the flat-file baseline of SPEC.md
+# End-to-end benchmark of citybooks against the flat-file baselines of SPEC.md
 # ("Quality bar"): `citybooks ingest` + `citybooks load` of San Francisco rows
-# into SQLite, against `sqlite3 .import` of the same CSV into one flat table.
-# Also runs the Google Benchmark kernels of the CSV hot path.
+# into SQLite, against `sqlite3 .import` of the same CSV into one flat table,
+# and into PostgreSQL (a throwaway cluster it starts and removes), against
+# `psql \copy` of the same CSV into one flat table of TEXT columns. Also runs
+# the Google Benchmark kernels of the CSV hot path.
 #
 # Run by `make bench` from the repository root, or directly:
 #
@@ -20,7 +22,7 @@ set -euo pipefail
 usage() {
   cat <<'EOF'
 Usage: bash bench/run.sh [--rows N] [--big-rows N] [--repeat N] [--big-repeat N]
-                         [--out DIR] [--doc FILE] [--keep]
+                         [--out DIR] [--doc FILE] [--keep] [--no-postgres]
 Options may also be given as environment variables (flags win):
   ROWS        rows of the main run (default 1000000)
   BIG_ROWS    rows of the growth run (default 10000000; 0 skips it)
@@ -31,6 +33,10 @@ Options may also be given as environment variables (flags win):
   DOC         Markdown file to rewrite (default docs/BENCHMARKS.md; "-" = none)
   KEEP=1      keep generated CSVs, raw zones and databases (default: deleted)
   BUILD_DIR   build tree holding citybooks (default build/release)
+  POSTGRES    1 runs the PostgreSQL part at ROWS rows (default), 0 skips it
+              (--no-postgres)
+  PG_BIN      folder of initdb, pg_ctl and psql (default $CITYBOOKS_PG_BIN or
+              /usr/lib/postgresql/15/bin)
 EOF
 }
 
@@ -52,6 +58,8 @@ OUT=${OUT:-bench/out}
 DOC=${DOC:-docs/BENCHMARKS.md}
 KEEP=${KEEP:-0}
 BUILD_DIR=${BUILD_DIR:-build/release}
+POSTGRES=${POSTGRES:-1}
+PG_BIN=${PG_BIN:-${CITYBOOKS_PG_BIN:-/usr/lib/postgresql/15/bin}}
 
 while (($#)); do
   case $1 in
@@ -62,6 +70,7 @@ while (($#)); do
     --out) OUT=${2:?--out needs a value}; shift 2 ;;
     --doc) DOC=${2:?--doc needs a value}; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --no-postgres) POSTGRES=0; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -73,6 +82,7 @@ is_count "$BIG_ROWS" || { echo "bench/run.sh: BIG_ROWS must be an integer (0 ski
 is_count "$REPEAT" && ((REPEAT > 0)) || { echo "bench/run.sh: REPEAT must be a positive integer, not '$REPEAT'" >&2; exit 2; }
 is_count "$BIG_REPEAT" && ((BIG_REPEAT > 0)) || { echo "bench/run.sh: BIG_REPEAT must be a positive integer, not '$BIG_REPEAT'" >&2; exit 2; }
 [[ $KEEP == 1 ]] || KEEP=0
+[[ $POSTGRES == 0 ]] || POSTGRES=1
 
 # --- Tools -------------------------------------------------------------------
 case $BUILD_DIR in /*) BUILD_PATH=$BUILD_DIR ;; *) BUILD_PATH=$ROOT/$BUILD_DIR ;; esac
@@ -86,9 +96,22 @@ GNU_TIME=/usr/bin/time
   die "$GNU_TIME is not GNU time; install the Debian package 'time' (apt-get install time)."
 command -v sqlite3 >/dev/null || die "sqlite3 is missing; install the Debian package 'sqlite3'."
 command -v flock >/dev/null || die "flock is missing; install the Debian package 'util-linux'."
+if ((POSTGRES == 1)); then
+  for tool in initdb pg_ctl postgres psql; do
+    [ -x "$PG_BIN/$tool" ] ||
+      die "$PG_BIN/$tool is missing; install the Debian package 'postgresql-15', set PG_BIN, or skip the PostgreSQL part with --no-postgres."
+  done
+  if ((EUID == 0)); then
+    # PostgreSQL refuses to run as root: the cluster runs as the postgres user.
+    id postgres >/dev/null 2>&1 || die "running as root, the PostgreSQL cluster needs a 'postgres' user to run as; install 'postgresql-15' or skip with --no-postgres."
+    command -v runuser >/dev/null || die "runuser is missing; install the Debian package 'util-linux'."
+  fi
+  PG_VERSION=$("$PG_BIN/postgres" --version | awk '{ print $NF }')
+fi
 
 # Measure the built-in dataset only, whatever the caller's environment says.
 unset CITYBOOKS_CONFIG CITYBOOKS_WAREHOUSE CITYBOOKS_RAW
+unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGSERVICE PGOPTIONS
 
 mkdir -p "$OUT"
 OUT=$(realpath "$OUT")
@@ -101,6 +124,7 @@ mkdir -p "$LOGS" "$WORK"
 
 cleanup() {
   local status=$?
+  pg_stop
   if ((KEEP == 0)); then
     rm -rf "$WORK"
     rm -f "$OUT"/sf-*.csv
@@ -160,6 +184,49 @@ timed() {
     die "could not read GNU time's figures for step $name from $log.time ('$line')."
 }
 
+# --- PostgreSQL ----------------------------------------------------------------
+# A throwaway cluster, as the tests start one (tests/postgres/pg_server.cc):
+# initdb into a temporary folder, postgres on 127.0.0.1 at a free port with
+# trust authentication and PostgreSQL's durability defaults (fsync and
+# synchronous_commit on). Checkpoints are kept out of the timed steps (one
+# runs before each step instead); everything else is the default.
+PG_DIR=""
+PG_PORT=""
+PG_SUPERUSER=cb_bench
+PG_RUNAS=()
+pg_start() {
+  PG_DIR=$(mktemp -d /tmp/cb-bench-pg-XXXXXX)
+  if ((EUID == 0)); then
+    chown postgres: "$PG_DIR"
+    PG_RUNAS=(runuser -u postgres --)
+  fi
+  "${PG_RUNAS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U "$PG_SUPERUSER" -A trust -E UTF8 \
+    --no-locale >"$LOGS/pg-initdb.log" 2>&1 || die "initdb failed (see $LOGS/pg-initdb.log)."
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    PG_PORT=$((20000 + RANDOM % 40000))
+    if "${PG_RUNAS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -w -t 120 -l "$PG_DIR/server.log" \
+      -o "-k $PG_DIR -p $PG_PORT -c listen_addresses=127.0.0.1 -c max_wal_size=8GB -c checkpoint_timeout=1h" \
+      start >"$LOGS/pg-start.log" 2>&1; then
+      return 0
+    fi
+  done
+  cp "$PG_DIR/server.log" "$LOGS/pg-server.log" 2>/dev/null || true
+  die "could not start PostgreSQL on 127.0.0.1 (see $LOGS/pg-start.log and $LOGS/pg-server.log)."
+}
+pg_stop() {
+  [ -n "$PG_DIR" ] || return 0
+  "${PG_RUNAS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+  cp "$PG_DIR/server.log" "$LOGS/pg-server.log" 2>/dev/null || true
+  rm -rf "$PG_DIR"
+  PG_DIR=""
+}
+# pg_sql DATABASE SQL: runs SQL as the cluster's superuser, values on stdout.
+pg_sql() {
+  "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_SUPERUSER" \
+    -d "$1" -c "$2"
+}
+
 # --- Machine -----------------------------------------------------------------
 CPU_COUNT=$(nproc)
 CPU_MODEL=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -183,12 +250,79 @@ else
   COMMAND_NOTE="\`$COMMAND\`"
 fi
 
-say "citybooks $CB, sqlite3 $SQLITE_VERSION, $CPU_COUNT cores, load average $LOAD_AT_START"
+say "citybooks $CB, sqlite3 $SQLITE_VERSION$( ((POSTGRES == 1)) && echo ", PostgreSQL $PG_VERSION"), $CPU_COUNT cores, load average $LOAD_AT_START"
 
 # --- One input size ----------------------------------------------------------
 # Results per size, keyed by the row count.
 declare -A R_FILE_MB R_REPS R_INGEST R_LOAD R_TOTAL R_IMPORT R_RATIO R_RSS_INGEST R_RSS_LOAD \
   R_PHASES R_GEN R_QUARANTINED R_DETAIL R_SPREAD
+# The PostgreSQL part (at ROWS rows only): one value per repetition.
+PG_INGEST=() PG_LOAD=() PG_TOTAL=() PG_COPY=() PG_RSS_LOAD=() PG_PHASES=() PG_DETAIL=""
+# What both warehouses must hold: facts, quarantined rows, cents of the facts.
+CHECK_SQL="SELECT (SELECT COUNT(*) FROM sf_spending_revenue.fact_transaction), (SELECT COUNT(*) FROM sf_spending_revenue.cb_quarantine), (SELECT SUM(amount_cents) FROM sf_spending_revenue.fact_transaction)"
+
+# One repetition of the PostgreSQL part on the file the SQLite part of the
+# same repetition just loaded (its folder still holds the SQLite warehouse):
+# citybooks ingest + load into a fresh database, then `psql \copy` of the
+# file into a flat table of TEXT columns in another fresh database. The
+# PostgreSQL warehouse must hold what the SQLite one holds.
+run_postgres_rep() {
+  local rows=$1 r=$2 reps=$3 dir=$4 file=$5
+  local tag="$rows-$r" db="cb_bench_$r" flat_db="cb_flat_$r"
+  pg_sql postgres "DROP DATABASE IF EXISTS $db" >/dev/null &&
+    pg_sql postgres "CREATE DATABASE $db" >/dev/null &&
+    pg_sql postgres "DROP DATABASE IF EXISTS $flat_db" >/dev/null &&
+    pg_sql postgres "CREATE DATABASE $flat_db" >/dev/null ||
+    die "cannot create the benchmark databases (see $LOGS/pg-server.log after the run)."
+  local url="postgresql://$PG_SUPERUSER@127.0.0.1:$PG_PORT/$db"
+  local flags=(--raw "file://$dir/pg-raw" --warehouse "$url" --quiet)
+  cd "$dir"
+
+  say "[$rows rows, run $r/$reps] citybooks ingest (PostgreSQL warehouse)"
+  pg_sql postgres CHECKPOINT >/dev/null
+  timed "pg-ingest-$tag" "$CB" "${flags[@]}" ingest sf-spending-revenue "$file"
+  PG_INGEST+=("$T_WALL")
+  say "[$rows rows, run $r/$reps] citybooks load (PostgreSQL warehouse)"
+  pg_sql postgres CHECKPOINT >/dev/null
+  timed "pg-load-$tag" "$CB" "${flags[@]}" load sf-spending-revenue
+  PG_LOAD+=("$T_WALL")
+  PG_RSS_LOAD+=("$T_RSS")
+  local phase
+  phase=$(grep -m 1 -o 'time: .*' "$LOGS/pg-load-$tag.out" || true)
+  PG_PHASES+=("${phase:-(the load printed no 'time:' line)}")
+
+  local expected held
+  expected=$("$CB" --raw "file://$dir/raw" --warehouse "sqlite://$dir/warehouse.db" query "$CHECK_SQL" \
+    --format csv 2>"$LOGS/pg-check-sqlite-$tag.err" | tail -n 1) ||
+    die "querying the SQLite warehouse failed (see $LOGS/pg-check-sqlite-$tag.err)."
+  held=$("$CB" "${flags[@]}" query "$CHECK_SQL" --format csv 2>"$LOGS/pg-check-$tag.err" | tail -n 1) ||
+    die "querying the PostgreSQL warehouse failed (see $LOGS/pg-check-$tag.err)."
+  [[ $held =~ ^[0-9]+,[0-9]+,-?[0-9]+$ ]] || die "unexpected answer '$held' from the PostgreSQL warehouse."
+  [ "$held" = "$expected" ] ||
+    die "the PostgreSQL warehouse holds $held (facts, quarantined, cents), the SQLite one $expected."
+
+  say "[$rows rows, run $r/$reps] psql \\copy"
+  local columns
+  columns=$(head -n 1 "$file" | sed 's/^\xEF\xBB\xBF//; s/\r$//' |
+    awk -F, '{ for (i = 1; i <= NF; i++) printf "%s\"%s\" TEXT", (i > 1 ? ", " : ""), $i }')
+  pg_sql "$flat_db" "CREATE TABLE flat ($columns)" >/dev/null || die "cannot create the flat table."
+  pg_sql postgres CHECKPOINT >/dev/null
+  timed "pg-copy-$tag" "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" \
+    -U "$PG_SUPERUSER" -d "$flat_db" -c "\\copy flat FROM '$file' WITH (FORMAT csv, HEADER true)"
+  PG_COPY+=("$T_WALL")
+  local flat_rows
+  flat_rows=$(pg_sql "$flat_db" "SELECT COUNT(*) FROM flat") || die "counting the flat table failed."
+  [ "$flat_rows" = "$rows" ] || die "psql \\copy loaded $flat_rows rows, not $rows (see $LOGS/pg-copy-$tag.err)."
+  cd "$ROOT"
+  pg_sql postgres "DROP DATABASE $db" >/dev/null
+  pg_sql postgres "DROP DATABASE $flat_db" >/dev/null
+
+  local sum
+  sum=$(calc 'a + b' -v a="${PG_INGEST[-1]}" -v b="${PG_LOAD[-1]}")
+  PG_TOTAL+=("$sum")
+  PG_DETAIL+="| $rows | $r | ${PG_INGEST[-1]} | ${PG_LOAD[-1]} | $(fmt 2 "$sum") | ${PG_COPY[-1]} | $(fmt 3 "$(calc 's / c' -v s="$sum" -v c="${PG_COPY[-1]}")") | $(mb_of_kib "${PG_RSS_LOAD[-1]}") |"$'\n'
+  say "[$rows rows, run $r/$reps] PostgreSQL: ingest ${PG_INGEST[-1]} s, load ${PG_LOAD[-1]} s, psql \\copy ${PG_COPY[-1]} s"
+}
 
 run_size() {
   local rows=$1 reps=$2
@@ -269,6 +403,9 @@ run_size() {
     detail+="| $rows | $r | ${ingest[-1]} | ${load[-1]} | $(fmt 2 "$sum") | ${import[-1]} | $(fmt 3 "$(calc 's / i' -v s="$sum" -v i="${import[-1]}")") | $(mb_of_kib "${rss_ingest[-1]}") | $(mb_of_kib "${rss_load[-1]}") | $(mb_of_kib "${rss_import[-1]}") |"$'\n'
     say "[$rows rows, run $r/$reps] ingest ${ingest[-1]} s, load ${load[-1]} s, sqlite3 .import ${import[-1]} s"
 
+    if ((POSTGRES == 1)) && [ "$rows" = "$ROWS" ]; then
+      run_postgres_rep "$rows" "$r" "$reps" "$dir" "$file"
+    fi
     ((KEEP == 1)) || rm -rf "$dir"
   done
   ((KEEP == 1)) || rm -f "$file"
@@ -294,8 +431,23 @@ pass_if() { if awk -v v="$1" -v l="$2" 'BEGIN { exit !(v + 0 <= l + 0) }'; then 
 pass_below() { if awk -v v="$1" -v l="$2" 'BEGIN { exit !(v + 0 < l + 0) }'; then echo PASS; else echo FAIL; fi; }
 
 # --- Runs --------------------------------------------------------------------
+((POSTGRES == 0)) || pg_start
 SIZES=("$ROWS")
 run_size "$ROWS" "$REPEAT"
+if ((POSTGRES == 1)); then
+  pg_stop
+  PG_R_INGEST=$(fmt 2 "$(median "${PG_INGEST[@]}")")
+  PG_R_LOAD=$(fmt 2 "$(median "${PG_LOAD[@]}")")
+  PG_R_TOTAL=$(fmt 2 "$(median "${PG_TOTAL[@]}")")
+  PG_R_COPY=$(fmt 2 "$(median "${PG_COPY[@]}")")
+  PG_R_RATIO=$(fmt 3 "$(calc 't / c' -v t="$PG_R_TOTAL" -v c="$PG_R_COPY")")
+  PG_R_RSS_LOAD=$(mb_of_kib "$(max_of "${PG_RSS_LOAD[@]}")")
+  order=$(for i in "${!PG_LOAD[@]}"; do echo "${PG_LOAD[$i]} $i"; done | sort -g | awk -v n="${#PG_LOAD[@]}" 'NR == int((n + 1) / 2) { print $2 }')
+  PG_R_PHASES="run $((order + 1)) of $REPEAT, load ${PG_LOAD[$order]} s: ${PG_PHASES[$order]}"
+  if ((REPEAT > 1)); then
+    PG_R_SPREAD="ingest + load $(fmt 2 "$(calc 'b / a' -v a="$(min_of "${PG_TOTAL[@]}")" -v b="$(max_of "${PG_TOTAL[@]}")")")×, psql \\copy $(fmt 2 "$(calc 'b / a' -v a="$(min_of "${PG_COPY[@]}")" -v b="$(max_of "${PG_COPY[@]}")")")×"
+  fi
+fi
 if ((BIG_ROWS > 0)); then
   if ((BIG_ROWS == ROWS)); then
     say "BIG_ROWS equals ROWS; skipping the growth run"
@@ -346,6 +498,7 @@ SECTION=$OUT/section.md
   echo "- Commit: $COMMIT"
   echo "- CPU: $CPU_COUNT × $CPU_MODEL; RAM: $RAM_GB GB; $KERNEL"
   echo "- sqlite3 $SQLITE_VERSION"
+  ((POSTGRES == 0)) || echo "- PostgreSQL $PG_VERSION (a throwaway cluster on 127.0.0.1; fsync and synchronous_commit on)"
   echo "- Load average (1, 5, 15 min) at start: $LOAD_AT_START; at end: $LOAD_AT_END"
   if awk -v l="${LOAD_AT_START%% *}" 'BEGIN { exit !(l + 0 >= 0.5) }'; then
     echo
@@ -380,6 +533,23 @@ SECTION=$OUT/section.md
       echo "Spread between the slowest and fastest of the $n-row repetitions: ${R_SPREAD[$n]}."
     fi
   done
+  if ((POSTGRES == 1)); then
+    echo
+    echo "### Ingest + load into PostgreSQL against \`psql \\copy\`"
+    echo
+    echo "The same file, in the same repetitions: \`citybooks ingest\` + \`citybooks load\` with a"
+    echo "\`postgresql://\` warehouse (a fresh database each time), against \`psql \\copy\` of the file"
+    echo "into one table of TEXT columns with no index (another fresh database). Both warehouses held the"
+    echo "same facts, quarantined rows and cents in every repetition. Target (SPEC.md): ratio at most 0.5."
+    echo
+    echo "| Rows | Runs | Ingest s | Load s | Ingest + load s | psql \\copy s | Ratio | Ratio ≤ 0.5 | Load peak RSS MB |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|:---:|---:|"
+    echo "| $ROWS | $REPEAT | $PG_R_INGEST | $PG_R_LOAD | $PG_R_TOTAL | $PG_R_COPY | $PG_R_RATIO | $(pass_if "$PG_R_RATIO" 0.5) | $PG_R_RSS_LOAD |"
+    if [ -n "${PG_R_SPREAD:-}" ]; then
+      echo
+      echo "Spread between the slowest and fastest repetitions: $PG_R_SPREAD."
+    fi
+  fi
   echo
   echo "### Targets"
   echo
@@ -387,6 +557,9 @@ SECTION=$OUT/section.md
   echo "|---|---:|:---:|"
   echo "| (ingest + load) / sqlite3 .import ≤ 0.5 at $ROWS rows | ${R_RATIO[$ROWS]} | $(pass_if "${R_RATIO[$ROWS]}" 0.5) |"
   echo "| aim: ratio ≤ 0.25 at $ROWS rows | ${R_RATIO[$ROWS]} | $([ "$(pass_if "${R_RATIO[$ROWS]}" 0.25)" = PASS ] && echo met || echo "not met") |"
+  if ((POSTGRES == 1)); then
+    echo "| PostgreSQL: (ingest + load) / psql \\copy ≤ 0.5 at $ROWS rows | $PG_R_RATIO | $(pass_if "$PG_R_RATIO" 0.5) |"
+  fi
   for n in "${SIZES[@]}"; do
     echo "| ingest peak RSS < 150 MB at $n rows | ${R_RSS_INGEST[$n]} MB | $(pass_below "${R_RSS_INGEST[$n]}" 150) |"
     echo "| load peak RSS < 150 MB at $n rows | ${R_RSS_LOAD[$n]} MB | $(pass_below "${R_RSS_LOAD[$n]}" 150) |"
@@ -406,6 +579,14 @@ SECTION=$OUT/section.md
   echo "| Rows | Run | Ingest s | Load s | Ingest + load s | sqlite3 .import s | Ratio | Ingest RSS MB | Load RSS MB | sqlite3 RSS MB |"
   echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for n in "${SIZES[@]}"; do printf '%s' "${R_DETAIL[$n]}"; done
+  if ((POSTGRES == 1)); then
+    echo
+    echo "PostgreSQL:"
+    echo
+    echo "| Rows | Run | Ingest s | Load s | Ingest + load s | psql \\copy s | Ratio | Load RSS MB |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+    printf '%s' "$PG_DETAIL"
+  fi
   echo
   for n in "${SIZES[@]}"; do
     echo "- $n rows: generated in ${R_GEN[$n]} s (\`citybooks gen sf --rows $n --seed 1\`, default dirt rate); ${R_QUARANTINED[$n]} rows quarantined by the load."
@@ -417,6 +598,7 @@ SECTION=$OUT/section.md
   echo
   echo '```'
   for n in "${SIZES[@]}"; do echo "$n rows, ${R_PHASES[$n]}"; done
+  ((POSTGRES == 0)) || echo "PostgreSQL, $ROWS rows, $PG_R_PHASES"
   echo '```'
   echo
   echo "### Kernels"
@@ -472,6 +654,10 @@ how busy it was, and a busy machine inflates the times of all three tools.'
     echo "memory of each step, at $ROWS rows$( ((${#SIZES[@]} > 1)) && echo " and at $BIG_ROWS rows (to see memory stay flat)");"
     echo "plus the throughput of the CSV kernels. The input is synthetic and reproducible:"
     echo "\`citybooks gen sf --rows N --seed 1\`."
+    if ((POSTGRES == 1)); then
+      echo "The same ingest and load into a PostgreSQL warehouse (a throwaway cluster the script"
+      echo "starts and removes) is measured against \`psql \\copy\` of the file into one flat table."
+    fi
     echo
     echo "To reproduce: \`make bench\` from the repository root (it builds first), or after"
     echo "\`make build\`, \`$COMMAND\`. \`BIG_ROWS=0\` skips the"

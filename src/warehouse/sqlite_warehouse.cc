@@ -727,25 +727,4 @@ Result<std::unique_ptr<Warehouse>> OpenSqliteWarehouse(const std::string& path,
   return std::unique_ptr<Warehouse>(std::move(warehouse));
 }
 
-Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
-                                                 const WarehouseOptions& options) {
-  constexpr std::string_view kSqlite = "sqlite://";
-  if (url.rfind(kSqlite, 0) == 0) {
-    std::string path = url.substr(kSqlite.size());
-    if (path.empty())
-      return Fail(ErrorCode::kInvalidArgument, "warehouse URL " + url +
-                                                   " names no file; use sqlite:///abs/path.db or "
-                                                   "sqlite://./relative.db");
-    return OpenSqliteWarehouse(path, options);
-  }
-  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
-    return Fail(ErrorCode::kUnimplemented,
-                "warehouse URL " + url +
-                    ": the PostgreSQL backend is not built yet (it arrives "
-                    "with issue 4); use a sqlite:// URL");
-  return Fail(ErrorCode::kInvalidArgument, "warehouse URL " + url +
-                                               " is not understood; use sqlite:///abs/path.db or "
-                                               "sqlite://./relative.db");
-}
-
 }  // namespace citybooks

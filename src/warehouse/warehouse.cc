@@ -2,6 +2,9 @@
 
 #include <cstdio>
 
+#include "warehouse/postgres_warehouse.h"
+#include "warehouse/sqlite_warehouse.h"
+
 namespace citybooks {
 
 std::string ValueToString(const Value& value) {
@@ -31,6 +34,25 @@ std::string QuoteIdentifier(std::string_view identifier) {
   quoted += identifier;
   quoted += '"';
   return quoted;
+}
+
+Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
+                                                 const WarehouseOptions& options) {
+  constexpr std::string_view kSqlite = "sqlite://";
+  if (url.starts_with(kSqlite)) {
+    std::string path = url.substr(kSqlite.size());
+    if (path.empty())
+      return Fail(ErrorCode::kInvalidArgument, "warehouse URL " + url +
+                                                   " names no file; use sqlite:///abs/path.db or "
+                                                   "sqlite://./relative.db");
+    return OpenSqliteWarehouse(path, options);
+  }
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://"))
+    return OpenPostgresWarehouse(url, options);
+  return Fail(ErrorCode::kInvalidArgument,
+              "warehouse URL " + RedactPostgresUrl(url) +
+                  " is not understood; use sqlite:///abs/path.db, sqlite://./relative.db or "
+                  "postgresql://USER@HOST:PORT/DATABASE");
 }
 
 }  // namespace citybooks

@@ -160,9 +160,9 @@ class Warehouse {
   virtual std::string url() const = 0;
 };
 
-// Opens the warehouse named by `url`: "sqlite:///abs/wh.db", "sqlite://./rel.db".
-// Other schemes are kInvalidArgument (or kUnimplemented for postgresql://
-// until that backend lands), naming the URL.
+// Opens the warehouse named by `url`: "sqlite:///abs/wh.db", "sqlite://./rel.db",
+// "postgresql://USER@HOST:PORT/DATABASE" (or postgres://). Other schemes are
+// kInvalidArgument, naming the URL.
 Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
                                                  const WarehouseOptions& options);
 

@@ -11,7 +11,7 @@ debian_packages=(
   libsqlite3-dev sqlite3 libssl-dev libcurl4-openssl-dev libcpp-httplib-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libpq-dev postgresql
-  openssh-server openssh-client
+  openssh-server openssh-client libssh-dev
   awscli chromium wrk
 )
 # Node.js may come from elsewhere than Debian (its own build bundles npm and

@@ -54,7 +54,12 @@ Result<Config> ReadConfig(const GlobalOptions& global) {
 Result<Session> OpenSession(const GlobalOptions& global, bool read_only) {
   Session session;
   CB_ASSIGN_OR_RETURN(session.config, ReadConfig(global));
-  CB_ASSIGN_OR_RETURN(session.store, OpenObjectStore(session.config.raw_url));
+  ObjectStoreOptions store_options;
+  store_options.endpoint = session.config.raw_endpoint;
+  store_options.region = session.config.raw_region;
+  CB_ASSIGN_OR_RETURN(store_options, ObjectStoreOptionsFromEnvironment(std::move(store_options),
+                                                                       ProcessEnvironment()));
+  CB_ASSIGN_OR_RETURN(session.store, OpenObjectStore(session.config.raw_url, store_options));
   session.raw = std::make_unique<RawZone>(session.store.get());
   WarehouseOptions options;
   options.read_only = read_only;
@@ -244,7 +249,13 @@ Status NotYetAvailable(const std::string& command) {
 
 Status RunInit(const GlobalOptions& global, const std::vector<std::string>& names) {
   CB_ASSIGN_OR_RETURN(Session session, OpenSession(global, false));
-  std::cout << "raw zone " << session.store->url() << " is ready\n";
+  CB_ASSIGN_OR_RETURN(bool created, session.store->CreateRoot());
+  std::cout << "raw zone " << session.store->url()
+            << (created ? ": created " + session.store->RootDescription() : " is ready") << "\n";
+  std::vector<std::string> provisioned;  // PostgreSQL: the loader and reader roles
+  CB_RETURN_IF_ERROR(session.warehouse->Provision(provisioned));
+  for (const std::string& line : provisioned)
+    std::cout << "warehouse " << session.warehouse->url() << ": " << line << "\n";
   CB_ASSIGN_OR_RETURN(auto datasets, session.config.Select(names));
   for (const DatasetConfig* dataset : datasets) {
     auto mapping = LoadMapping(dataset->mapping);
@@ -318,7 +329,7 @@ Status RunRun(const GlobalOptions& global, const std::vector<std::string>& names
                           Load(session.context(), dataset.name, {}));
       if (summaries.empty()) std::cout << dataset.name << ": nothing new to load\n";
       for (const LoadSummary& summary : summaries) PrintLoadSummary(dataset.name, summary);
-      return Ok();
+      return ModelOneDataset(session.context(), dataset, /*only_if_stale=*/true);
     });
   };
   if (!period) return cycle();
@@ -370,6 +381,12 @@ Status RunStatus(const GlobalOptions& global, const std::vector<std::string>& na
 }
 
 Status RunGen(const GenOptions& options) {
+  if (options.city != "phoenix" &&
+      (!options.fabricate_department.empty() || options.duplicates > 0 || options.extremes > 0 ||
+       !options.plant_log.empty()))
+    return Fail(ErrorCode::kInvalidArgument,
+                "--fabricate-department, --duplicates, --extremes and --plant-log plant "
+                "anomalies in Phoenix data only (gen phoenix)");
   std::ofstream out(options.out, std::ios::binary | std::ios::trunc);
   if (!out) return Fail(ErrorCode::kIoError, "cannot write " + options.out);
   uint64_t rows = 0;
@@ -380,9 +397,29 @@ Status RunGen(const GenOptions& options) {
     phoenix.seed = options.seed;
     phoenix.dirt_rate = options.dirt_rate;
     phoenix.bad_rate = options.bad_rate;
+    phoenix.fabricate_department = options.fabricate_department;
+    phoenix.duplicates = options.duplicates;
+    phoenix.extremes = options.extremes;
+    std::ofstream plant_log;
+    if (!options.plant_log.empty()) {
+      plant_log.open(options.plant_log, std::ios::binary | std::ios::trunc);
+      if (!plant_log) return Fail(ErrorCode::kIoError, "cannot write " + options.plant_log);
+      phoenix.plant_log = &plant_log;
+    }
     CB_ASSIGN_OR_RETURN(PhoenixGenStats stats, GeneratePhoenix(phoenix, out));
     rows = stats.rows;
     bad_rows = stats.bad_rows;
+    if (!options.fabricate_department.empty() || options.duplicates > 0 || options.extremes > 0)
+      LogInfo("planted " + FormatCount(static_cast<int64_t>(stats.fabricated_rows)) +
+              " fabricated amounts, " +
+              Plural(static_cast<int64_t>(stats.duplicates), "duplicate") + " and " +
+              Plural(static_cast<int64_t>(stats.extremes), "extreme") +
+              (options.plant_log.empty() ? std::string() : "; listed in " + options.plant_log));
+    if (plant_log.is_open()) {
+      plant_log.close();
+      if (!plant_log)
+        return Fail(ErrorCode::kIoError, "cannot finish writing " + options.plant_log);
+    }
   } else {
     SfGenOptions sf;
     sf.rows = options.rows;
@@ -401,7 +438,6 @@ Status RunGen(const GenOptions& options) {
 }
 
 Status RunDemo(const GlobalOptions& global, int port) {
-  (void)port;  // serve arrives with issue 6; the demo prints the views meanwhile
   GlobalOptions demo = global;
   if (!demo.raw_url) demo.raw_url = "file://./citybooks-data/demo/raw";
   if (!demo.warehouse_url) demo.warehouse_url = "sqlite://./citybooks-data/demo/warehouse.db";
@@ -434,10 +470,18 @@ Status RunDemo(const GlobalOptions& global, int port) {
     CB_ASSIGN_OR_RETURN(QueryResult result, warehouse->Query(view.Sql(SchemaName(dataset))));
     PrintResult(result, OutputFormat::kTable, std::cout);
   }
-  std::cout << "\nThe dashboard (citybooks serve) arrives with issue 6. Explore meanwhile with\n"
-               "  citybooks --warehouse "
-            << *demo.warehouse_url << " query \"SELECT * FROM sf_spending_revenue.cb_quality\"\n";
-  return Ok();
+  warehouse.reset();
+  std::cout << "\n$ citybooks model " << dataset << "\n";
+  Status models = RunModel(demo, {dataset});
+  if (!models && models.error().code() == ErrorCode::kUnimplemented) {
+    std::cout << "models skipped: " << models.error().message() << "\n";
+  } else if (!models) {
+    LogWarning(models.error().message() + "; the dashboard shows no model results");
+  }
+  std::cout << "\n$ citybooks serve --port " << port << "\n" << std::flush;
+  ServeOptions serve;
+  serve.port = port;
+  return RunServe(demo, serve);
 }
 
 Status RunDestroy(const GlobalOptions& global, bool yes) {
@@ -450,12 +494,26 @@ Status RunDestroy(const GlobalOptions& global, bool yes) {
     std::string schema = SchemaName(name);
     CB_ASSIGN_OR_RETURN(bool existed, session.warehouse->HasSchema(schema));
     CB_RETURN_IF_ERROR(session.warehouse->DropSchema(schema));
-    CB_ASSIGN_OR_RETURN(auto snapshots, session.raw->ListSnapshots(name));
-    CB_RETURN_IF_ERROR(session.raw->DeleteDataset(name));
+    // A raw zone whose bucket is gone (an earlier destroy) holds no snapshot.
+    auto snapshots = session.raw->ListSnapshots(name);
+    if (!snapshots && snapshots.error().code() != ErrorCode::kNotFound)
+      return Fail(snapshots.error());
+    if (snapshots) CB_RETURN_IF_ERROR(session.raw->DeleteDataset(name));
     std::cout << name << ": " << (existed ? "dropped schema " + schema : "no schema to drop")
-              << ", removed " << Plural(static_cast<int64_t>(snapshots.size()), "raw snapshot")
+              << ", removed "
+              << Plural(static_cast<int64_t>(snapshots ? snapshots->size() : 0), "raw snapshot")
               << "\n";
   }
+  CB_ASSIGN_OR_RETURN(bool removed_root, session.store->RemoveRootIfEmpty());
+  if (removed_root)
+    std::cout << "raw zone " << session.store->url() << ": removed "
+              << session.store->RootDescription() << "\n";
+  // What init created beside the schemas (PostgreSQL: the roles; SQLite:
+  // the main file), once no dataset schema is left.
+  std::string url = session.warehouse->url();
+  std::vector<std::string> removed;
+  CB_RETURN_IF_ERROR(session.warehouse->Deprovision(removed));
+  for (const std::string& line : removed) std::cout << "warehouse " << url << ": " << line << "\n";
   return Ok();
 }
 

@@ -25,7 +25,7 @@ Status RunIngest(const GlobalOptions& global, const std::string& dataset,
                  const std::vector<std::string>& files);
 Status RunLoad(const GlobalOptions& global, const std::vector<std::string>& datasets, bool reload);
 Status RunExtract(const GlobalOptions& global, const std::vector<std::string>& datasets);
-// extract + load for each dataset; with `every` (e.g. "1h"), again every
+// extract + load + model for each dataset; with `every` (e.g. "1h"), again every
 // DURATION until interrupted, each cycle retried up to 5 times on transient
 // failures.
 Status RunRun(const GlobalOptions& global, const std::vector<std::string>& datasets,
@@ -41,11 +41,23 @@ struct GenOptions {
   uint64_t seed = 1;
   double dirt_rate = 0.05;
   double bad_rate = 0.0;
+  // Planted anomalies for the models' tests and demos (Phoenix only; see
+  // PhoenixGenOptions): none by default, and then the bytes do not change.
+  std::string fabricate_department;
+  uint64_t duplicates = 0;
+  uint64_t extremes = 0;
+  std::string plant_log;  // CSV of every planted anomaly; empty: none
 };
 Status RunGen(const GenOptions& options);
 
 // Computes the forensic models of each dataset (model_command.cc).
 Status RunModel(const GlobalOptions& global, const std::vector<std::string>& datasets);
+// The models of one dataset, printed as `model` prints them; with
+// `only_if_stale`, a dataset with nothing loaded since its last model run is
+// left alone (what `run` does after loading).
+struct PipelineContext;
+Status ModelOneDataset(const PipelineContext& context, const DatasetConfig& dataset,
+                       bool only_if_stale);
 
 struct ServeOptions {
   std::string bind = "127.0.0.1";

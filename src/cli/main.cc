@@ -112,6 +112,14 @@ int main(int argc, char** argv) {
   gen->add_option("--bad-rate", gen_options.bad_rate,
                   "Share of malformed rows a load must quarantine (0 to 1)")
       ->capture_default_str();
+  gen->add_option("--fabricate-department", gen_options.fabricate_department,
+                  "Phoenix: invent this department's amounts (not Benford)");
+  gen->add_option("--duplicates", gen_options.duplicates,
+                  "Phoenix: pay N payments twice, a few days apart");
+  gen->add_option("--extremes", gen_options.extremes,
+                  "Phoenix: make N amounts far outside their department x item peers");
+  gen->add_option("--plant-log", gen_options.plant_log,
+                  "Write a CSV of every planted anomaly (kind, line, date, ...) to FILE");
   gen->callback([&] { action = [&] { return RunGen(gen_options); }; });
 
   int demo_port = 8080;

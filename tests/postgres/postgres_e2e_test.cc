@@ -2,7 +2,8 @@
 // against a real throwaway cluster (pg_server.h). The same raw snapshot is
 // loaded into PostgreSQL and into SQLite and every table must come out the
 // same; the reader role refuses every write; loads are idempotent and a
-// killed load leaves nothing; init and destroy leave no schema or role.
+// killed load leaves nothing; init and destroy leave no schema or role, and
+// with the raw zone on S3 (s3rver) no bucket either.
 // citybooks connects as a database owner with CREATEROLE, not as a
 // superuser, the way a city's DBA would set it up.
 #include <gtest/gtest.h>
@@ -23,6 +24,7 @@
 
 #include "e2e_support.h"
 #include "pg_server.h"
+#include "s3/s3_server.h"
 
 namespace citybooks_e2e {
 namespace {
@@ -498,6 +500,70 @@ TEST(PostgresEndToEnd, InitAndDestroyTwiceLeaveNoSchemaAndNoRole) {
             "0");
   ProcessResult query = Citybooks(workspace, url, {"query", "SELECT 1"});
   ExpectOneErrorLine(query, "citybooks init");
+}
+
+// Issue 4's whole setup: PostgreSQL for the warehouse and an S3 bucket for
+// the raw zone. init twice, a pipeline run, destroy twice: no errors, and
+// afterwards no schema, no role and no bucket that citybooks made remains.
+TEST(PostgresEndToEnd, InitAndDestroyTwiceWithAnS3RawZoneLeaveNothingBehind) {
+  Workspace workspace;
+  Database database("cb_init_destroy_s3");
+  ASSERT_TRUE(database.ok());
+  database.Sql("DROP ROLE IF EXISTS citybooks_reader");
+  database.Sql("DROP ROLE IF EXISTS citybooks_loader");
+  auto s3 = citybooks::s3test::SharedS3Server();
+  ASSERT_TRUE(s3.has_value()) << s3.error();
+  const std::string bucket = "infra-" + std::to_string(getpid());
+  WriteFile(workspace.dir() / "citybooks.toml", "[raw]\nurl = \"s3://" + bucket +
+                                                    "/raw\"\nendpoint = \"" + (*s3)->endpoint() +
+                                                    "\"\nregion = \"us-east-1\"\n");
+  RunOptions options;
+  options.cwd = workspace.dir();
+  options.env = {{"AWS_ACCESS_KEY_ID", citybooks::s3test::S3Server::kAccessKeyId},
+                 {"AWS_SECRET_ACCESS_KEY", citybooks::s3test::S3Server::kSecretAccessKey},
+                 {"AWS_SESSION_TOKEN", ""},
+                 {"AWS_REGION", ""}};
+  auto run = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {CitybooksPath(), "--config",
+                                     (workspace.dir() / "citybooks.toml").string(), "--warehouse",
+                                     database.url()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ProcessResult result = RunProcess(argv, options);
+    ExpectSuccess(result);
+    EXPECT_EQ(result.err.find("error"), std::string::npos) << result.Describe();
+    return result;
+  };
+
+  ProcessResult init = run({"init"});
+  EXPECT_NE(init.out.find("created bucket '" + bucket + "'"), std::string::npos) << init.Describe();
+  EXPECT_NE(init.out.find("created role citybooks_reader"), std::string::npos) << init.Describe();
+  ProcessResult again = run({"init"});
+  EXPECT_EQ(again.out.find("created"), std::string::npos) << again.Describe();
+
+  fs::path file = workspace.dir() / "sf.csv";
+  workspace.Generate(file, 2'000, 7, 0.05, 0.0);
+  run({"ingest", kDataset, file.string()});
+  run({"load", kDataset});
+  EXPECT_EQ(database.Value("SELECT COUNT(*) FROM " + kFacts), "2000");
+  EXPECT_TRUE(fs::is_directory((*s3)->data_dir() / bucket));
+
+  ProcessResult destroy = run({"destroy", "--yes"});
+  for (const std::string& line :
+       {std::string("dropped schema sf_spending_revenue"), std::string("removed 1 raw snapshot"),
+        "removed bucket '" + bucket + "'", std::string("dropped role citybooks_reader"),
+        std::string("dropped role citybooks_loader")})
+    EXPECT_NE(destroy.out.find(line), std::string::npos) << line << "\n" << destroy.Describe();
+  ProcessResult destroy_again = run({"destroy", "--yes"});
+  EXPECT_EQ(destroy_again.out.find("dropped"), std::string::npos) << destroy_again.Describe();
+  EXPECT_EQ(destroy_again.out.find("removed bucket"), std::string::npos)
+      << destroy_again.Describe();
+
+  EXPECT_EQ(database.Value("SELECT COUNT(*) FROM pg_namespace WHERE nspname IN "
+                           "('sf_spending_revenue', 'phoenix_checkbook')"),
+            "0");
+  EXPECT_EQ(database.Value("SELECT COUNT(*) FROM pg_roles WHERE rolname LIKE 'citybooks\\_%'"),
+            "0");
+  EXPECT_FALSE(fs::exists((*s3)->data_dir() / bucket));
 }
 
 }  // namespace

@@ -330,7 +330,7 @@ TEST(EndToEnd, ReloadGivesTheSameFactsDimensionsAndAggregates) {
   Workspace workspace;
   workspace.IngestAndLoad(Generated(workspace, "sf.csv", kRows, 3, 0.05, 0.01));
   auto star_before = StarTables(workspace);
-  ASSERT_EQ(star_before.size(), 12u) << "fact_transaction, 4 dim_* and 7 agg_* tables";
+  ASSERT_EQ(star_before.size(), 10u) << "fact_transaction, 4 dim_* and 5 agg_* tables";
   ASSERT_GT(star_before["fact_transaction"].size(), 40'000u);
   auto quarantine_before = DumpTable(workspace.dataset_file(), "cb_quarantine", {"run_id"});
   auto remaps_before = DumpTable(workspace.dataset_file(), "cb_code_remaps", {"run_id"});

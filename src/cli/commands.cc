@@ -138,7 +138,6 @@ void PrintLoadSummary(const std::string& dataset, const LoadSummary& summary) {
 
 }  // namespace
 
-// Parses "90s", "15m", "1h", "24h", "1d" (a bare number is seconds).
 Result<std::chrono::seconds> ParseDuration(const std::string& text) {
   std::string_view number = text;
   int64_t unit = 1;
@@ -225,26 +224,6 @@ Status ForEachDataset(const std::vector<const DatasetConfig*>& datasets,
   if (failures == datasets.size())
     return Fail(first->code(), "every dataset failed (" + failed + "); the errors are above");
   return Fail(first->code(), failed + " failed (errors above); the other datasets succeeded");
-}
-
-Status NotYetAvailable(const std::string& command) {
-  static const std::map<std::string, std::string> kWhen = {
-      {"extract",
-       "the socrata, ckan and http sources arrive with issue 3; until then land files "
-       "with `citybooks ingest DATASET FILE...`"},
-      {"run",
-       "it chains extract, load and model, which arrive with issues 3 and 5; until then "
-       "use `citybooks ingest` and `citybooks load`"},
-      {"model", "the forensic models arrive with issue 5"},
-      {"serve",
-       "the dashboard and JSON API arrive with issue 6; until then use `citybooks "
-       "query`"},
-      {"push", "SFTP transfer arrives with issue 4"},
-  };
-  auto it = kWhen.find(command);
-  return Fail(ErrorCode::kUnimplemented,
-              "`citybooks " + command + "` is not available in this build: " +
-                  (it == kWhen.end() ? std::string("it arrives in a later release") : it->second));
 }
 
 Status RunInit(const GlobalOptions& global, const std::vector<std::string>& names) {
@@ -473,11 +452,7 @@ Status RunDemo(const GlobalOptions& global, int port) {
   warehouse.reset();
   std::cout << "\n$ citybooks model " << dataset << "\n";
   Status models = RunModel(demo, {dataset});
-  if (!models && models.error().code() == ErrorCode::kUnimplemented) {
-    std::cout << "models skipped: " << models.error().message() << "\n";
-  } else if (!models) {
-    LogWarning(models.error().message() + "; the dashboard shows no model results");
-  }
+  if (!models) LogWarning(models.error().message() + "; the dashboard shows no model results");
   std::cout << "\n$ citybooks serve --port " << port << "\n" << std::flush;
   ServeOptions serve;
   serve.port = port;

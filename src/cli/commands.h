@@ -3,7 +3,9 @@
 // the one sentence printed and whose code decides the exit status.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -81,7 +83,12 @@ Status RunPush(const GlobalOptions& global, const PushOptions& options);
 Status RunDemo(const GlobalOptions& global, int port);
 Status RunDestroy(const GlobalOptions& global, bool yes);
 
-// A command a later release provides: says so plainly and what to use now.
-Status NotYetAvailable(const std::string& command);
+// Shared by the command files.
+// Runs `work` for every dataset, going on past a failure, and says how many
+// failed (commands.cc).
+Status ForEachDataset(const std::vector<const DatasetConfig*>& datasets,
+                      const std::function<Status(const DatasetConfig&)>& work);
+// Parses "90s", "15m", "1h", "24h", "1d" (a bare number is seconds).
+Result<std::chrono::seconds> ParseDuration(const std::string& text);
 
 }  // namespace citybooks

@@ -11,11 +11,6 @@
 
 namespace citybooks {
 
-// Defined in commands.cc: runs `work` for every dataset, going on past a
-// failure, and says how many failed.
-Status ForEachDataset(const std::vector<const DatasetConfig*>& datasets,
-                      const std::function<Status(const DatasetConfig&)>& work);
-
 Status ModelOneDataset(const PipelineContext& context, const DatasetConfig& dataset,
                        bool only_if_stale) {
   ModelOptions options;

@@ -20,8 +20,6 @@
 
 namespace citybooks {
 
-Result<std::chrono::seconds> ParseDuration(const std::string& text);  // commands.cc
-
 namespace {
 
 Result<Config> ServeConfig(const GlobalOptions& global) {

@@ -18,24 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Passes bytes through while drawing the progress bar.
-class MeteredSource : public ByteSource {
- public:
-  MeteredSource(ByteSource& inner, ProgressMeter& meter) : inner_(inner), meter_(meter) {}
-  Result<size_t> Read(char* buffer, size_t size) override {
-    CB_ASSIGN_OR_RETURN(size_t n, inner_.Read(buffer, size));
-    bytes_ += n;
-    meter_.Update(bytes_, 0);
-    return n;
-  }
-  std::string_view name() const override { return inner_.name(); }
-
- private:
-  ByteSource& inner_;
-  ProgressMeter& meter_;
-  uint64_t bytes_ = 0;
-};
-
 std::string Plural(int64_t n, const std::string& word) {
   return FormatCount(n) + " " + word + (n == 1 ? "" : "s");
 }
@@ -90,7 +72,7 @@ Status RunPush(const GlobalOptions&, const PushOptions& options) {
       std::error_code error;
       uintmax_t size = fs::file_size(file, error);
       ProgressMeter meter("pushing " + name, error ? 0 : static_cast<uint64_t>(size));
-      MeteredSource metered(*source, meter);
+      MeteredByteSource metered(*source, meter);
       auto sent = client->Upload(metered, location.path, name);
       meter.Finish();
       return sent;

@@ -5,6 +5,10 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+
+#include "common/byte_source.h"
+#include "common/error.h"
 
 namespace citybooks {
 
@@ -27,6 +31,24 @@ class ProgressMeter {
   double start_;
   double last_draw_ = 0;
   bool drawn_ = false;
+};
+
+// Passes `inner` through, telling `meter` the bytes read so far.
+class MeteredByteSource : public ByteSource {
+ public:
+  MeteredByteSource(ByteSource& inner, ProgressMeter& meter) : inner_(inner), meter_(meter) {}
+  Result<size_t> Read(char* buffer, size_t size) override {
+    CB_ASSIGN_OR_RETURN(size_t n, inner_.Read(buffer, size));
+    bytes_ += n;
+    meter_.Update(bytes_, 0);
+    return n;
+  }
+  std::string_view name() const override { return inner_.name(); }
+
+ private:
+  ByteSource& inner_;
+  ProgressMeter& meter_;
+  uint64_t bytes_ = 0;
 };
 
 }  // namespace citybooks

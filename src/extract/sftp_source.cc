@@ -36,24 +36,6 @@ std::string MtimeText(int64_t mtime) {
   return FormatIsoTime(std::chrono::system_clock::time_point(std::chrono::seconds(mtime)));
 }
 
-// Passes bytes through while drawing the progress bar.
-class MeteredSource : public ByteSource {
- public:
-  MeteredSource(ByteSource& inner, ProgressMeter& meter) : inner_(inner), meter_(meter) {}
-  Result<size_t> Read(char* buffer, size_t size) override {
-    CB_ASSIGN_OR_RETURN(size_t n, inner_.Read(buffer, size));
-    bytes_ += n;
-    meter_.Update(bytes_, 0);
-    return n;
-  }
-  std::string_view name() const override { return inner_.name(); }
-
- private:
-  ByteSource& inner_;
-  ProgressMeter& meter_;
-  uint64_t bytes_ = 0;
-};
-
 // A local temporary file, removed on destruction.
 class TemporaryFile {
  public:
@@ -160,7 +142,7 @@ class SftpSource : public Source {
       ++result.requests;
       CB_ASSIGN_OR_RETURN(auto remote_file, client->OpenForRead(remote));
       ProgressMeter meter("pulling " + meta.source_url, entry.bytes);
-      MeteredSource metered(*remote_file, meter);
+      MeteredByteSource metered(*remote_file, meter);
       if (!latest) {
         // Nothing to compare with: stream straight into the snapshot.
         CB_RETURN_IF_ERROR(add(entry.name, metered, meta, entry.bytes));

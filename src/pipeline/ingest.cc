@@ -25,24 +25,6 @@ Result<std::string> HashFile(const std::string& path) {
   return hash.HexDigest();
 }
 
-// Passes a file's bytes through while drawing the progress bar.
-class ProgressSource : public ByteSource {
- public:
-  ProgressSource(ByteSource& inner, ProgressMeter& meter) : inner_(inner), meter_(meter) {}
-  Result<size_t> Read(char* buffer, size_t size) override {
-    CB_ASSIGN_OR_RETURN(size_t n, inner_.Read(buffer, size));
-    bytes_ += n;
-    meter_.Update(bytes_, 0);
-    return n;
-  }
-  std::string_view name() const override { return inner_.name(); }
-
- private:
-  ByteSource& inner_;
-  ProgressMeter& meter_;
-  uint64_t bytes_ = 0;
-};
-
 }  // namespace
 
 Result<IngestResult> Ingest(const PipelineContext& context, const std::string& dataset,
@@ -94,7 +76,7 @@ Result<IngestResult> Ingest(const PipelineContext& context, const std::string& d
     meta.source_item = name;
     meta.source_url = "file://" + absolute[i];
     ProgressMeter meter("landing " + name, fs::file_size(file));
-    ProgressSource progress(*source, meter);
+    MeteredByteSource progress(*source, meter);
     CB_ASSIGN_OR_RETURN(ManifestFile entry, writer.AddFile(name, progress, meta));
     meter.Finish();
     if (entry.bytes == 0) {

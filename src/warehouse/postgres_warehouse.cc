@@ -13,6 +13,8 @@
 #include <set>
 #include <vector>
 
+#include "warehouse/internal/ddl.h"
+
 namespace citybooks {
 
 namespace {
@@ -1100,19 +1102,7 @@ std::string IndexName(const std::string& table, const std::vector<std::string>& 
 
 std::string CreateTableSql(const std::string& schema, const TableDef& table) {
   std::string qualified = QuoteIdentifier(schema) + "." + QuoteIdentifier(table.name);
-  std::string sql = "CREATE TABLE IF NOT EXISTS " + qualified + " (";
-  for (size_t i = 0; i < table.columns.size(); ++i) {
-    const ColumnDef& column = table.columns[i];
-    sql += (i ? ", " : "") + QuoteIdentifier(column.name) + " " + TypeName(column.type);
-    if (column.not_null) sql += " NOT NULL";
-  }
-  if (!table.primary_key.empty()) {
-    sql += ", PRIMARY KEY (";
-    for (size_t i = 0; i < table.primary_key.size(); ++i)
-      sql += (i ? ", " : "") + QuoteIdentifier(table.primary_key[i]);
-    sql += ")";
-  }
-  sql += ");\n";
+  std::string sql = internal::CreateTableStatement(schema, table, TypeName) + ";\n";
   for (const auto& index : table.indexes) {
     sql += "CREATE INDEX IF NOT EXISTS " + QuoteIdentifier(IndexName(table.name, index)) + " ON " +
            qualified + " (";

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "common/text.h"
+#include "warehouse/internal/ddl.h"
 
 namespace citybooks {
 
@@ -557,20 +558,7 @@ class SqliteWarehouse : public Warehouse {
     if (attached_.count(schema) == 0) CB_RETURN_IF_ERROR(Attach(main_->db, schema, false));
     std::string sql = "BEGIN;";
     for (const TableDef& table : tables) {
-      sql += "CREATE TABLE IF NOT EXISTS " + QuoteIdentifier(schema) + "." +
-             QuoteIdentifier(table.name) + " (";
-      for (size_t i = 0; i < table.columns.size(); ++i) {
-        const ColumnDef& column = table.columns[i];
-        sql += (i ? ", " : "") + QuoteIdentifier(column.name) + " " + TypeName(column.type);
-        if (column.not_null) sql += " NOT NULL";
-      }
-      if (!table.primary_key.empty()) {
-        sql += ", PRIMARY KEY (";
-        for (size_t i = 0; i < table.primary_key.size(); ++i)
-          sql += (i ? ", " : "") + QuoteIdentifier(table.primary_key[i]);
-        sql += ")";
-      }
-      sql += ");";
+      sql += internal::CreateTableStatement(schema, table, TypeName) + ";";
       for (const auto& index : table.indexes) {
         std::string name = table.name;
         for (const auto& column : index) name += "_" + column;

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "warehouse/internal/ddl.h"
 #include "warehouse/postgres_warehouse.h"
 #include "warehouse/sqlite_warehouse.h"
 
@@ -54,5 +55,27 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const std::string& url,
                   " is not understood; use sqlite:///abs/path.db, sqlite://./relative.db or "
                   "postgresql://USER@HOST:PORT/DATABASE");
 }
+
+namespace internal {
+
+std::string CreateTableStatement(const std::string& schema, const TableDef& table,
+                                 const char* (*type_name)(ColumnType)) {
+  std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdentifier(schema) + "." +
+                    QuoteIdentifier(table.name) + " (";
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    const ColumnDef& column = table.columns[i];
+    sql += (i ? ", " : "") + QuoteIdentifier(column.name) + " " + type_name(column.type);
+    if (column.not_null) sql += " NOT NULL";
+  }
+  if (!table.primary_key.empty()) {
+    sql += ", PRIMARY KEY (";
+    for (size_t i = 0; i < table.primary_key.size(); ++i)
+      sql += (i ? ", " : "") + QuoteIdentifier(table.primary_key[i]);
+    sql += ")";
+  }
+  return sql + ")";
+}
+
+}  // namespace internal
 
 }  // namespace citybooks

@@ -43,6 +43,8 @@ struct Session {
   }
 };
 
+}  // namespace
+
 Result<Config> ReadConfig(const GlobalOptions& global) {
   ConfigOverrides overrides;
   overrides.config_path = global.config_path;
@@ -50,6 +52,8 @@ Result<Config> ReadConfig(const GlobalOptions& global) {
   overrides.raw_url = global.raw_url;
   return LoadConfig(overrides, ProcessEnvironment());
 }
+
+namespace {
 
 Result<Session> OpenSession(const GlobalOptions& global, bool read_only) {
   Session session;

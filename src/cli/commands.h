@@ -84,6 +84,8 @@ Status RunDemo(const GlobalOptions& global, int port);
 Status RunDestroy(const GlobalOptions& global, bool yes);
 
 // Shared by the command files.
+// The configuration the global options select (flag > environment > file).
+Result<Config> ReadConfig(const GlobalOptions& global);
 // Runs `work` for every dataset, going on past a failure, and says how many
 // failed (commands.cc).
 Status ForEachDataset(const std::vector<const DatasetConfig*>& datasets,

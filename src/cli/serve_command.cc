@@ -22,14 +22,6 @@ namespace citybooks {
 
 namespace {
 
-Result<Config> ServeConfig(const GlobalOptions& global) {
-  ConfigOverrides overrides;
-  overrides.config_path = global.config_path;
-  overrides.warehouse_url = global.warehouse_url;
-  overrides.raw_url = global.raw_url;
-  return LoadConfig(overrides, ProcessEnvironment());
-}
-
 // Blocks SIGINT and SIGTERM in this thread and every thread it starts from
 // now on, so one thread can wait for them with sigwait(); restores the mask
 // on destruction.
@@ -62,7 +54,7 @@ Status RunServe(const GlobalOptions& global, const ServeOptions& options) {
   if (!options.every.empty()) {
     CB_ASSIGN_OR_RETURN(period, ParseDuration(options.every));
   }
-  CB_ASSIGN_OR_RETURN(Config config, ServeConfig(global));
+  CB_ASSIGN_OR_RETURN(Config config, ReadConfig(global));
   const std::string warehouse_url = config.warehouse_url;
   WarehousePool pool([warehouse_url]() {
     WarehouseOptions read_only;

@@ -196,4 +196,23 @@ std::string FormatCount(int64_t n) {
   return std::string(out.rbegin(), out.rend());
 }
 
+std::string PercentEncode(std::string_view text, std::string_view also_plain) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '_' || c == '.' || c == '~' ||
+                 also_plain.find(static_cast<char>(c)) != std::string_view::npos;
+    if (plain) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
 }  // namespace citybooks

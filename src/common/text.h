@@ -28,6 +28,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 std::vector<std::string_view> Split(std::string_view text, char separator);
 std::string Join(const std::vector<std::string>& parts, std::string_view separator);
 
+// RFC 3986 percent-encoding: every byte but the unreserved characters
+// (A-Z a-z 0-9 - . _ ~) and those in `also_plain` becomes %XX (upper-case hex).
+std::string PercentEncode(std::string_view text, std::string_view also_plain = {});
+
 // Parses a whole string as a base-10 integer (optional leading '-' or '+').
 // Returns nullopt on anything else, including empty input and overflow.
 std::optional<int64_t> ParseInt(std::string_view text);

@@ -20,23 +20,6 @@ std::string TrimSlash(std::string url) {
   return url;
 }
 
-std::string UrlEncode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == '-' || c == '_' || c == '.' || c == '~';
-    if (plain) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
 // An answer the caller cannot use as CSV: an HTTP error status, or an HTML
 // page (portals answer maintenance and error pages with status 200).
 Status CheckCsvAnswer(const HttpRequest& request, const HttpResponse& response) {
@@ -262,7 +245,8 @@ class CkanSource : public Source {
   Result<ExtractResult> Extract(RawZone& raw) override {
     ExtractResult result;
     std::string base = TrimSlash(dataset_.base_url);
-    HttpRequest show{.url = base + "/api/3/action/package_show?id=" + UrlEncode(dataset_.package)};
+    HttpRequest show{.url =
+                         base + "/api/3/action/package_show?id=" + PercentEncode(dataset_.package)};
     CB_ASSIGN_OR_RETURN(Json package, FetchJson(http_, show, &result.requests));
     if (!package.value("success", false) || !package.contains("result") ||
         !package["result"].contains("resources") || !package["result"]["resources"].is_array())

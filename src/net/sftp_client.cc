@@ -78,24 +78,6 @@ bool PercentDecode(std::string_view text, std::string* out) {
   return true;
 }
 
-std::string PercentEncode(std::string_view text, std::string_view also_plain) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == '-' || c == '_' || c == '.' || c == '~' ||
-                 also_plain.find(static_cast<char>(c)) != std::string_view::npos;
-    if (plain) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
 std::string RandomHex(size_t digits) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::random_device device;

@@ -23,7 +23,36 @@ std::string Where(const Mapping& mapping, const std::string& table, const std::s
   return clause.empty() ? "" : " WHERE " + clause;
 }
 
+// "a IS NULL OR b IS NULL ...": the rows a not_null check fails.
+std::string NullCondition(const std::vector<std::string>& columns) {
+  std::string condition;
+  for (size_t i = 0; i < columns.size(); ++i)
+    condition += (i ? " OR " : "") + QuoteIdentifier(columns[i]) + " IS NULL";
+  return condition;
+}
+
 }  // namespace
+
+Result<FactCensus> TakeFactCensus(LoadTransaction& load, const Mapping& mapping,
+                                  const std::vector<CheckSpec>& checks,
+                                  const std::string& partition_filter) {
+  std::string sql = "SELECT COUNT(*), COALESCE(SUM(amount_cents), 0)";
+  std::vector<const CheckSpec*> counted;
+  for (const CheckSpec& check : checks) {
+    if (check.type != "not_null" || !IsFactTable(mapping, check.table)) continue;
+    sql += ", COALESCE(SUM(CASE WHEN " + NullCondition(check.columns) + " THEN 1 ELSE 0 END), 0)";
+    counted.push_back(&check);
+  }
+  sql += " FROM " + load.Qualify(mapping.fact_table) +
+         (partition_filter.empty() ? "" : " WHERE " + partition_filter);
+  CB_ASSIGN_OR_RETURN(QueryResult held, load.Query(sql));
+  FactCensus census;
+  census.facts = held.IntAt(0, 0);
+  census.cents = held.IntAt(0, 1);
+  for (size_t i = 0; i < counted.size(); ++i)
+    census.null_rows[counted[i]->name] = held.IntAt(0, 2 + i);
+  return census;
+}
 
 std::vector<CheckSpec> BuiltInChecks(const Mapping& mapping, const std::vector<CheckSpec>& extra) {
   std::vector<CheckSpec> checks;
@@ -101,8 +130,8 @@ std::optional<double> DaysSince(const std::string& value, int fiscal_year_start_
 Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, const CheckSpec& check,
                              const CheckContext& context) {
   const LoadAccounting& accounting = context.accounting;
-  const int64_t warehouse_facts = context.warehouse_facts;
-  const int64_t warehouse_cents = context.warehouse_cents;
+  const int64_t warehouse_facts = context.census.facts;
+  const int64_t warehouse_cents = context.census.cents;
   const std::string& partition_filter = context.partition_filter;
   CheckResult result;
   result.name = check.name;
@@ -113,20 +142,22 @@ Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, cons
   const auto& columns = check.columns;
 
   if (check.type == "not_null") {
-    std::string condition;
-    for (size_t i = 0; i < columns.size(); ++i)
-      condition += (i ? " OR " : "") + QuoteIdentifier(columns[i]) + " IS NULL";
-    std::string sql = "SELECT * FROM " + table +
-                      Where(mapping, check.table, partition_filter, condition) + " LIMIT 5";
-    CB_ASSIGN_OR_RETURN(QueryResult sample, load.Query(sql));
-    CB_ASSIGN_OR_RETURN(QueryResult count,
-                        load.Query("SELECT COUNT(*) FROM " + table +
-                                   Where(mapping, check.table, partition_filter, condition)));
-    result.failing = count.IntAt();
-    result.sample = Sample(sample);
-    result.details = result.failing == 0 ? "no NULL in " + Join(columns, ", ")
-                                         : FormatCount(result.failing) + " rows have a NULL in " +
-                                               Join(columns, ", ");
+    std::string where = Where(mapping, check.table, partition_filter, NullCondition(columns));
+    if (auto counted = context.census.null_rows.find(check.name);
+        IsFactTable(mapping, check.table) && counted != context.census.null_rows.end()) {
+      result.failing = counted->second;
+    } else {
+      CB_ASSIGN_OR_RETURN(QueryResult count, load.Query("SELECT COUNT(*) FROM " + table + where));
+      result.failing = count.IntAt();
+    }
+    // A sample costs another scan, so it is taken only of failing rows.
+    if (result.failing > 0) {
+      CB_ASSIGN_OR_RETURN(QueryResult sample,
+                          load.Query("SELECT * FROM " + table + where + " LIMIT 5"));
+      result.sample = Sample(sample);
+    } else {
+      result.sample = "[]";
+    }
   } else if (check.type == "unique") {
     std::string list;
     for (size_t i = 0; i < columns.size(); ++i)
@@ -167,15 +198,15 @@ Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, cons
     std::string column = QuoteIdentifier(columns[0]);
     std::string condition = column + " IS NOT NULL AND " + column + " NOT IN (SELECT " + to_column +
                             " FROM " + to_table + ")";
-    CB_ASSIGN_OR_RETURN(QueryResult count,
-                        load.Query("SELECT COUNT(*) FROM " + table +
-                                   Where(mapping, check.table, partition_filter, condition)));
-    CB_ASSIGN_OR_RETURN(
-        QueryResult sample,
-        load.Query("SELECT * FROM " + table +
-                   Where(mapping, check.table, partition_filter, condition) + " LIMIT 5"));
+    std::string where = Where(mapping, check.table, partition_filter, condition);
+    CB_ASSIGN_OR_RETURN(QueryResult count, load.Query("SELECT COUNT(*) FROM " + table + where));
     result.failing = count.IntAt();
-    result.sample = Sample(sample);
+    result.sample = "[]";
+    if (result.failing > 0) {
+      CB_ASSIGN_OR_RETURN(QueryResult sample,
+                          load.Query("SELECT * FROM " + table + where + " LIMIT 5"));
+      result.sample = Sample(sample);
+    }
     result.details = result.failing == 0 ? "every " + columns[0] + " is found in " + check.to
                                          : FormatCount(result.failing) + " rows have a " +
                                                columns[0] + " missing from " + check.to;
@@ -195,10 +226,16 @@ Result<CheckResult> RunCheck(LoadTransaction& load, const Mapping& mapping, cons
             ? "every " + columns[columns.size() - 2] + " name path has one " + columns.back()
             : FormatCount(result.failing) + " name paths have more than one " + columns.back();
   } else if (check.type == "row_count_min") {
-    CB_ASSIGN_OR_RETURN(QueryResult count, load.Query("SELECT COUNT(*) FROM " + table));
+    // Counting stops at the minimum: a large table passes without a scan.
+    CB_ASSIGN_OR_RETURN(QueryResult count,
+                        load.Query("SELECT COUNT(*) FROM (SELECT 1 FROM " + table + " LIMIT " +
+                                   std::to_string(std::max<int64_t>(check.min, 0)) + ") AS head"));
     int64_t rows = count.IntAt();
     result.failing = rows >= check.min ? 0 : 1;
-    result.details = FormatCount(rows) + " rows, at least " + FormatCount(check.min) + " required";
+    result.details =
+        result.failing == 0
+            ? "at least " + FormatCount(check.min) + " rows, as required"
+            : FormatCount(rows) + " rows, at least " + FormatCount(check.min) + " required";
     result.sample = "[]";
   } else if (check.type == "reconcile") {
     bool rows_ok = accounting.rows_read == accounting.rows_loaded + accounting.rows_quarantined &&

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,12 +43,26 @@ struct LoadAccounting {
 // and `extra` (from the config).
 std::vector<CheckSpec> BuiltInChecks(const Mapping& mapping, const std::vector<CheckSpec>& extra);
 
+// What the fact table holds for the partitions a load replaced, taken in
+// one scan: the facts and their cents (for reconcile) and the failing rows of
+// every not_null check on the fact table, so those checks share that pass
+// instead of each reading every fact again.
+struct FactCensus {
+  int64_t facts = 0;
+  int64_t cents = 0;
+  std::map<std::string, int64_t> null_rows;  // not_null check name -> rows with a NULL
+};
+
+// Takes the census of the fact table rows that `partition_filter` selects
+// (the whole table when it is empty) for `checks`.
+Result<FactCensus> TakeFactCensus(LoadTransaction& load, const Mapping& mapping,
+                                  const std::vector<CheckSpec>& checks,
+                                  const std::string& partition_filter);
+
 // What a check may compare against besides the tables.
 struct CheckContext {
   LoadAccounting accounting;
-  // What the fact table holds for the partitions this load replaced.
-  int64_t warehouse_facts = 0;
-  int64_t warehouse_cents = 0;
+  FactCensus census;
   // Restricts fact-table checks to those partitions, e.g.
   // "fiscal_year IN (2020, 2021)"; empty means the whole table.
   std::string partition_filter;

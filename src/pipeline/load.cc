@@ -397,14 +397,10 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
 
   phase_done(rebuilt_aggregates > 0 ? "aggregates (some rebuilt from facts)" : "aggregates");
   // Checks, with what the warehouse now holds for the replaced partitions.
-  int64_t warehouse_facts = 0;
-  int64_t warehouse_cents = 0;
+  std::vector<CheckSpec> checks = BuiltInChecks(mapping, job.dataset.checks);
+  FactCensus census;
   if (!partition_filter.empty()) {
-    CB_ASSIGN_OR_RETURN(QueryResult held,
-                        load.Query("SELECT COUNT(*), COALESCE(SUM(amount_cents), 0) FROM " +
-                                   qualify(mapping.fact_table) + " WHERE " + partition_filter));
-    warehouse_facts = held.IntAt(0, 0);
-    warehouse_cents = held.IntAt(0, 1);
+    CB_ASSIGN_OR_RETURN(census, TakeFactCensus(load, mapping, checks, partition_filter));
   }
   if (!changed.empty()) {
     CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify("cb_partitions") +
@@ -420,9 +416,9 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
       CB_RETURN_IF_ERROR(appender->Append(cells));
     }
   }
-  CheckContext check_context{accounting, warehouse_facts, warehouse_cents, partition_filter,
+  CheckContext check_context{accounting, std::move(census), partition_filter,
                              job.context.clock->Now()};
-  for (const CheckSpec& check : BuiltInChecks(mapping, job.dataset.checks)) {
+  for (const CheckSpec& check : checks) {
     CB_ASSIGN_OR_RETURN(CheckResult result, RunCheck(load, mapping, check, check_context));
     summary.checks.push_back(std::move(result));
   }

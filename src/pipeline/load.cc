@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/text.h"
+#include "common/threaded_csv_reader.h"
 #include "conform/aggregate_builder.h"
 #include "conform/conformer.h"
 #include "conform/mapping.h"
@@ -141,7 +142,8 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
   for (const ManifestFile& file : manifest.files) {
     std::string where = "snapshot " + manifest.snapshot_id + " file " + file.name;
     CB_ASSIGN_OR_RETURN(auto source, job.context.raw->OpenFile(manifest, file.name));
-    CsvReader reader(std::move(source));
+    // Parsing runs on a thread of its own, ahead of conforming and writing.
+    ThreadedCsvReader reader(std::move(source));
     CsvRecord record;
     auto first = reader.Next(&record);
     if (!first) return Fail(first.error().WithContext("reading " + where));

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/background_observer.h"
 #include "common/csv_reader.h"
 #include "common/log.h"
 #include "common/sha256.h"
@@ -224,9 +225,7 @@ class MeasuringSource : public ByteSource {
 
   Result<size_t> Read(char* buffer, size_t size) override {
     CB_ASSIGN_OR_RETURN(size_t n, inner_.Read(buffer, size));
-    std::string_view chunk(buffer, n);
-    sha256_.Update(chunk);
-    records_.Feed(chunk);
+    digest_.Feed(std::string_view(buffer, n));
     bytes_ += n;
     return n;
   }
@@ -234,14 +233,26 @@ class MeasuringSource : public ByteSource {
   std::string_view name() const override { return inner_.name(); }
 
   uint64_t bytes() const { return bytes_; }
-  std::string HexDigest() { return sha256_.HexDigest(); }
-  uint64_t Records() { return records_.Finish(); }
+  std::string HexDigest() {
+    digest_.Finish();
+    return sha256_.HexDigest();
+  }
+  uint64_t Records() {
+    digest_.Finish();
+    return records_.Finish();
+  }
 
  private:
   ByteSource& inner_;
   Sha256 sha256_;
   CsvRecordCounter records_;
   uint64_t bytes_ = 0;
+  // Hashing and counting take a thread of their own, so reading and writing
+  // the copy do not wait for them.
+  BackgroundObserver digest_{[this](std::string_view chunk) {
+    sha256_.Update(chunk);
+    records_.Feed(chunk);
+  }};
 };
 
 }  // namespace

@@ -124,6 +124,15 @@ AggregateBuilder::Prepared AggregateBuilder::Prepare(const ConformedFact& fact) 
   return prepared;
 }
 
+// Only the classes in use: std::array's == would compare all of them through
+// a library memcmp, once per aggregate per fact.
+bool AggregateBuilder::SameClasses(const std::array<uint32_t, kMaxClasses>& a,
+                                   const std::array<uint32_t, kMaxClasses>& b) const {
+  for (size_t i = 0; i < classes_.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 void AggregateBuilder::Commit(const ConformedFact& fact, const Prepared& prepared) {
   size_t mask = slots_.size() - 1;
   for (size_t i = prepared.hash & mask;; i = (i + 1) & mask) {
@@ -140,7 +149,7 @@ void AggregateBuilder::Commit(const ConformedFact& fact, const Prepared& prepare
       return;
     }
     if (slot.year == prepared.year && slot.month == prepared.month &&
-        slot.bucket == prepared.bucket && slot.classes == prepared.classes) {
+        slot.bucket == prepared.bucket && SameClasses(slot.classes, prepared.classes)) {
       slot.stats.Add(fact.cents);
       return;
     }

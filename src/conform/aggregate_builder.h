@@ -100,6 +100,8 @@ class AggregateBuilder {
     bool operator==(const ClassSource&) const = default;
   };
   void UseClass(const ColumnSource& source);
+  bool SameClasses(const std::array<uint32_t, kMaxClasses>& a,
+                   const std::array<uint32_t, kMaxClasses>& b) const;
   ColumnSource Locate(const std::string& column) const;
 
   const Mapping& mapping_;

@@ -32,16 +32,14 @@ struct Batch {
   std::string bytes;
   std::vector<Record> records;
   std::vector<Span> fields;
-  std::vector<uint64_t> digests;  // digest_words per record
-  uint64_t bytes_read = 0;        // of the source, after the batch's last record
-  bool last = false;              // nothing follows this batch
-  std::optional<Error> error;     // why the input ended early, when it did
+  uint64_t bytes_read = 0;     // of the source, after the batch's last record
+  bool last = false;           // nothing follows this batch
+  std::optional<Error> error;  // why the input ended early, when it did
 
   void Clear() {
     bytes.clear();
     records.clear();
     fields.clear();
-    digests.clear();
     bytes_read = 0;
     last = false;
     error.reset();
@@ -78,10 +76,7 @@ struct Batch {
 class ThreadedCsvReader::Impl {
  public:
   Impl(std::unique_ptr<ByteSource> source, ThreadedCsvOptions options)
-      : reader_(std::move(source), options.csv),
-        name_(reader_.source_name()),
-        options_(std::move(options)),
-        words_(options_.digest ? options_.digest_words : 0) {
+      : reader_(std::move(source), options.csv), name_(reader_.source_name()), options_(options) {
     thread_ = std::thread([this] { Produce(); });
   }
 
@@ -112,7 +107,6 @@ class ThreadedCsvReader::Impl {
       position_ = 0;
     }
     const Batch& batch = *current_;
-    if (words_ > 0) digest_ = batch.digests.data() + position_ * words_;
     const Batch::Record& from = batch.records[position_++];
     const char* bytes = batch.bytes.data();
     record->raw = std::string_view(bytes + from.raw.offset, from.raw.size);
@@ -131,7 +125,6 @@ class ThreadedCsvReader::Impl {
 
   uint64_t bytes_read() const { return bytes_read_; }
   std::string_view source_name() const { return name_; }
-  const uint64_t* digest() const { return digest_; }
 
  private:
   // The thread: fills batches until the input ends, fails, or the reader is
@@ -154,10 +147,6 @@ class ThreadedCsvReader::Impl {
           break;
         }
         batch->Add(record);
-        if (words_ > 0) {
-          batch->digests.resize(batch->digests.size() + words_);
-          options_.digest(record, batch->digests.data() + batch->digests.size() - words_);
-        }
       }
       batch->bytes_read = reader_.bytes_read();
       const bool last = batch->last;
@@ -194,7 +183,6 @@ class ThreadedCsvReader::Impl {
   CsvReader reader_;  // used by the thread only, once it has started
   const std::string name_;
   const ThreadedCsvOptions options_;
-  const size_t words_;  // digest words per record
 
   std::mutex mutex_;
   std::condition_variable changed_;
@@ -206,13 +194,12 @@ class ThreadedCsvReader::Impl {
   std::unique_ptr<Batch> current_;
   size_t position_ = 0;
   uint64_t bytes_read_ = 0;
-  const uint64_t* digest_ = nullptr;
 
   std::thread thread_;  // last: starts once everything above exists
 };
 
 ThreadedCsvReader::ThreadedCsvReader(std::unique_ptr<ByteSource> source, ThreadedCsvOptions options)
-    : impl_(std::make_unique<Impl>(std::move(source), std::move(options))) {}
+    : impl_(std::make_unique<Impl>(std::move(source), options)) {}
 
 ThreadedCsvReader::~ThreadedCsvReader() = default;
 
@@ -221,7 +208,5 @@ Result<bool> ThreadedCsvReader::Next(CsvRecord* record) { return impl_->Next(rec
 uint64_t ThreadedCsvReader::bytes_read() const { return impl_->bytes_read(); }
 
 std::string_view ThreadedCsvReader::source_name() const { return impl_->source_name(); }
-
-const uint64_t* ThreadedCsvReader::digest() const { return impl_->digest(); }
 
 }  // namespace citybooks

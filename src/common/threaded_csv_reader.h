@@ -15,8 +15,6 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
-#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -26,16 +24,8 @@
 
 namespace citybooks {
 
-// Work on each record done on the reading thread, so it overlaps the
-// caller's: it writes `digest_words` numbers of the record into `out` (the
-// caller reads them back with digest()). It sees every record in order, the
-// header first, and runs on one thread only.
-using CsvRecordDigest = std::function<void(const CsvRecord& record, uint64_t* out)>;
-
 struct ThreadedCsvOptions {
   CsvOptions csv;
-  size_t digest_words = 0;
-  CsvRecordDigest digest;  // required when digest_words > 0
   // A batch is handed over once it holds this many bytes of records...
   size_t max_batch_bytes = size_t{512} << 10;
   // ... or this many records.
@@ -57,9 +47,6 @@ class ThreadedCsvReader {
 
   // As CsvReader::Next: the record's views stay valid until the next call.
   Result<bool> Next(CsvRecord* record);
-  // The digest of the record Next() returned last: digest_words numbers,
-  // valid until the next call.
-  const uint64_t* digest() const;
 
   // Bytes of the source consumed up to the last record returned (the thread
   // may have read further).

@@ -141,33 +141,6 @@ TEST(ThreadedCsvReader, MatchesCsvReaderOnRandomInput) {
   }
 }
 
-TEST(ThreadedCsvReader, DigestsEveryRecordOnItsThreadInOrder) {
-  std::string csv = "name,n\n";
-  for (int i = 1; i <= 5000; ++i) csv += "row" + std::to_string(i) + "," + std::to_string(i) + "\n";
-  ThreadedCsvOptions options;
-  options.max_batch_records = 7;
-  options.digest_words = 2;
-  const std::thread::id caller = std::this_thread::get_id();
-  bool on_caller = false;
-  options.digest = [&](const CsvRecord& record, uint64_t* out) {
-    on_caller = on_caller || std::this_thread::get_id() == caller;
-    out[0] = record.index;
-    out[1] = record.fields.size() == 2 ? record.fields[1].size() : 99;
-  };
-  ThreadedCsvReader reader(MakeViewSource(csv), options);
-  CsvRecord record;
-  uint64_t expected_index = 0;
-  while (true) {
-    Result<bool> more = reader.Next(&record);
-    ASSERT_TRUE(more.has_value());
-    if (!*more) break;
-    ASSERT_EQ(reader.digest()[0], expected_index++);
-    ASSERT_EQ(reader.digest()[1], record.fields[1].size());
-  }
-  EXPECT_EQ(expected_index, 5001u);
-  EXPECT_FALSE(on_caller);
-}
-
 TEST(ThreadedCsvReader, DeliversEveryRecordBeforeTheSourceError) {
   Outcome outcome = Threaded("a,b\n1,2\n3,", {}, 3, true);
   ASSERT_EQ(outcome.records.size(), 2u);

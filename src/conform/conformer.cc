@@ -240,9 +240,10 @@ std::string DimensionBuilder::MemberKey(const std::vector<std::string>& cleaned,
   return key;
 }
 
-uint64_t DimensionBuilder::HashValues(const std::vector<std::string_view>& raw_values) {
+uint64_t DimensionBuilder::Hash(const std::vector<std::string_view>& raw_values) const {
   uint64_t hash = 0;
   for (std::string_view value : raw_values) hash = HashField(value, hash);
+  __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
   return hash;
 }
 
@@ -444,21 +445,7 @@ Result<RowConformer> RowConformer::Make(const Mapping& mapping,
   return conformer;
 }
 
-void RowConformer::KeyHashes(const CsvRecord& record, uint64_t* hashes) {
-  const size_t dimensions = dimension_indexes_.size();
-  if (record.problem != CsvProblem::kNone || record.fields.size() != field_count_) {
-    std::fill_n(hashes, dimensions, 0);
-    return;
-  }
-  for (size_t d = 0; d < dimensions; ++d) {
-    values_[d].clear();
-    for (int index : dimension_indexes_[d]) values_[d].push_back(record.fields[index]);
-    hashes[d] = DimensionBuilder::HashValues(values_[d]);
-  }
-}
-
-bool RowConformer::Conform(const CsvRecord& record, ConformedFact* fact, RowProblem* problem,
-                           const uint64_t* key_hashes) {
+bool RowConformer::Conform(const CsvRecord& record, ConformedFact* fact, RowProblem* problem) {
   problem->amount_parsed = false;
   switch (record.problem) {
     case CsvProblem::kTooLong:
@@ -542,12 +529,7 @@ bool RowConformer::Conform(const CsvRecord& record, ConformedFact* fact, RowProb
   for (size_t d = 0; d < dimensions; ++d) {
     values_[d].clear();
     for (int index : dimension_indexes_[d]) values_[d].push_back(fields[index]);
-    if (key_hashes != nullptr) {
-      hashes_[d] = key_hashes[d];
-      (*dimensions_)[d].Prefetch(hashes_[d]);
-    } else {
-      hashes_[d] = (*dimensions_)[d].Hash(values_[d]);
-    }
+    hashes_[d] = (*dimensions_)[d].Hash(values_[d]);
   }
   for (size_t d = 0; d < dimensions; ++d)
     fact->member_ids[d] =

@@ -55,16 +55,7 @@ class DimensionBuilder {
   // The same with the values' hash computed earlier by Hash(), which also
   // starts fetching the slot it lands on: hashing every dimension of a row
   // before observing any keeps their cache misses in flight together.
-  uint64_t Hash(const std::vector<std::string_view>& raw_values) const {
-    uint64_t hash = HashValues(raw_values);
-    Prefetch(hash);
-    return hash;
-  }
-  // The hash alone: a pure function of the values, so another thread may
-  // compute it (see RowConformer::KeyHashes).
-  static uint64_t HashValues(const std::vector<std::string_view>& raw_values);
-  // Starts fetching the slot `hash` lands on.
-  void Prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]); }
+  uint64_t Hash(const std::vector<std::string_view>& raw_values) const;
   int64_t Observe(const std::vector<std::string_view>& raw_values, uint64_t hash,
                   uint32_t* member_index);
 
@@ -165,18 +156,8 @@ class RowConformer {
                                    const std::string& file_name);
 
   // Conforms `record`. Returns true and fills *fact, or returns false and
-  // fills *problem (the row must be quarantined). `key_hashes`, when given,
-  // are what KeyHashes() computed of this record, perhaps on another thread.
-  bool Conform(const CsvRecord& record, ConformedFact* fact, RowProblem* problem,
-               const uint64_t* key_hashes = nullptr);
-
-  // The hash of each dimension's raw values in `record` (one per dimension,
-  // into `hashes`), or zeros when the record has not the header's field
-  // count. Reads only this conformer's column positions, never the
-  // dimension builders: a copy made from the same header may run it on a
-  // reading thread while the builders are in use on another.
-  void KeyHashes(const CsvRecord& record, uint64_t* hashes);
-  size_t dimension_count() const { return dimension_indexes_.size(); }
+  // fills *problem (the row must be quarantined).
+  bool Conform(const CsvRecord& record, ConformedFact* fact, RowProblem* problem);
 
  private:
   RowConformer(const Mapping& mapping, std::vector<DimensionBuilder>* dimensions);

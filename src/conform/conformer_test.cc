@@ -73,35 +73,6 @@ TEST_F(ConformerTest, ConformsAGoodRow) {
   EXPECT_EQ(last_fact_.member_ids[0], 1);
 }
 
-TEST_F(ConformerTest, KeyHashesFromAnotherConformerGiveTheSameMembers) {
-  // A second conformer of the same header with no builders, as the reading
-  // thread of a load has, hashes the keys; the first one uses the hashes.
-  auto hasher = RowConformer::Make(
-      mapping_, nullptr, {"year", "dept", "dept_code", "prog", "prog_code", "flag", "amount"},
-      "f.csv");
-  ASSERT_TRUE(hasher);
-  std::vector<std::vector<std::string_view>> rows = {
-      {"2020", "Police", "POL", "Patrol", "P1", "No", "1.00"},
-      {"2021", "Fire", "FIR", "Rescue", "R1", "Yes", "2.00"},
-      {"2021", "police", "POL", "patrol", "P1", "No", "3.00"},
-      {"2022", "Fire", "FIR", "Rescue", "R1", "Yes", "4.00"}};
-  std::vector<int64_t> hashed_ids;
-  for (const auto& fields : rows) {
-    CsvRecord record = Record(fields);
-    uint64_t hashes[1] = {};
-    hasher->KeyHashes(record, hashes);
-    ConformedFact fact;
-    RowProblem problem;
-    ASSERT_TRUE(conformer_->Conform(record, &fact, &problem, hashes));
-    hashed_ids.push_back(fact.member_ids[0]);
-  }
-  EXPECT_EQ(hashed_ids, (std::vector<int64_t>{1, 2, 1, 2}));
-  // Rows the conformer will refuse get zeros, never a read past the fields.
-  uint64_t hashes[1] = {7};
-  hasher->KeyHashes(Record({"2020", "Police"}), hashes);
-  EXPECT_EQ(hashes[0], 0u);
-}
-
 TEST_F(ConformerTest, SameNamePathDifferentCaseIsOneMember) {
   ASSERT_TRUE(Conform({"2020", "Police", "POL", "Patrol", "P1", "No", "1"}));
   int64_t first = last_fact_.member_ids[0];

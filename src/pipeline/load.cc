@@ -1,10 +1,7 @@
-#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
-#include <memory>
-#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -62,43 +59,6 @@ std::string PartitionList(const std::set<int64_t>& partitions) {
   for (int64_t value : partitions) list += (list.empty() ? "" : ", ") + std::to_string(value);
   return list;
 }
-
-// The reading thread's share of conforming: the hash of each dimension's raw
-// values of every row (RowConformer::KeyHashes), from a conformer of its own
-// made from the header, so it never touches the dimension builders the
-// loading thread is filling. Copies share that conformer.
-class KeyHasher {
- public:
-  KeyHasher(const Mapping& mapping, std::string file_name)
-      : state_(std::make_shared<State>(mapping, std::move(file_name))) {}
-
-  void operator()(const CsvRecord& record, uint64_t* hashes) const {
-    State& state = *state_;
-    if (record.index == 0) {
-      std::vector<std::string> header(record.fields.begin(), record.fields.end());
-      std::vector<std::string_view> views(header.begin(), header.end());
-      // A header the mapping cannot use fails on the loading thread too.
-      auto made = RowConformer::Make(state.mapping, nullptr, views, state.file_name);
-      if (made) state.conformer.emplace(std::move(*made));
-      return;
-    }
-    if (state.conformer) {
-      state.conformer->KeyHashes(record, hashes);
-    } else {
-      std::fill_n(hashes, state.mapping.dimensions.size(), 0);
-    }
-  }
-
- private:
-  struct State {
-    State(const Mapping& mapping, std::string file_name)
-        : mapping(mapping), file_name(std::move(file_name)) {}
-    const Mapping& mapping;
-    const std::string file_name;
-    std::optional<RowConformer> conformer;
-  };
-  std::shared_ptr<State> state_;
-};
 
 struct SnapshotLoad {
   const PipelineContext& context;
@@ -182,12 +142,8 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
   for (const ManifestFile& file : manifest.files) {
     std::string where = "snapshot " + manifest.snapshot_id + " file " + file.name;
     CB_ASSIGN_OR_RETURN(auto source, job.context.raw->OpenFile(manifest, file.name));
-    // Parsing runs on a thread of its own, ahead of conforming and writing,
-    // and hashes each row's dimension values there too.
-    ThreadedCsvOptions reading;
-    reading.digest_words = mapping.dimensions.size();
-    reading.digest = KeyHasher(mapping, file.name);
-    ThreadedCsvReader reader(std::move(source), std::move(reading));
+    // Parsing runs on a thread of its own, ahead of conforming and writing.
+    ThreadedCsvReader reader(std::move(source));
     CsvRecord record;
     auto first = reader.Next(&record);
     if (!first) return Fail(first.error().WithContext("reading " + where));
@@ -207,7 +163,7 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
       if (!*more) break;
       ++accounting.rows_read;
       ++file_rows;
-      if (conformer.Conform(record, &fact, &problem, reader.digest())) {
+      if (conformer.Conform(record, &fact, &problem)) {
         auto& totals =
             per_partition[static_cast<size_t>(fact.fiscal_year - mapping.min_fiscal_year) * 13 +
                           (mapping.partition == Partition::kFiscalMonth ? fact.fiscal_month : 0)];

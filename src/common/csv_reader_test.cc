@@ -17,49 +17,10 @@
 #include <vector>
 
 #include "common/byte_source.h"
+#include "common/csv_test_support.h"
 
 namespace citybooks {
 namespace {
-
-// A record copied out of the reader, so tests can keep it past Next().
-struct Parsed {
-  std::vector<std::string> fields;
-  std::string raw;
-  uint64_t first_line = 0;
-  uint64_t last_line = 0;
-  uint64_t index = 0;
-  CsvProblem problem = CsvProblem::kNone;
-  bool operator==(const Parsed&) const = default;
-};
-
-const char* ProblemName(CsvProblem problem) {
-  switch (problem) {
-    case CsvProblem::kNone:
-      return "none";
-    case CsvProblem::kTooLong:
-      return "too long";
-    case CsvProblem::kUnterminatedQuote:
-      return "unterminated quote";
-  }
-  return "?";
-}
-
-void PrintTo(const Parsed& record, std::ostream* out) {
-  *out << "{index " << record.index << ", lines " << record.first_line << "-" << record.last_line
-       << ", " << ProblemName(record.problem) << ", raw " << testing::PrintToString(record.raw)
-       << ", fields " << testing::PrintToString(record.fields) << "}";
-}
-
-Parsed Copy(const CsvRecord& record) {
-  Parsed parsed;
-  parsed.fields.assign(record.fields.begin(), record.fields.end());
-  parsed.raw = record.raw;
-  parsed.first_line = record.first_line;
-  parsed.last_line = record.last_line;
-  parsed.index = record.index;
-  parsed.problem = record.problem;
-  return parsed;
-}
 
 Result<std::vector<Parsed>> ReadAll(std::unique_ptr<ByteSource> source, CsvOptions options = {}) {
   CsvReader reader(std::move(source), options);

@@ -12,33 +12,14 @@
 
 #include "common/byte_source.h"
 #include "common/csv_reader.h"
+#include "common/csv_test_support.h"
 
 namespace citybooks {
 namespace {
 
-// A record copied out, so it can be kept past Next().
-struct Copied {
-  std::vector<std::string> fields;
-  std::string raw;
-  uint64_t first_line = 0;
-  uint64_t last_line = 0;
-  uint64_t index = 0;
-  CsvProblem problem = CsvProblem::kNone;
-  bool operator==(const Copied&) const = default;
-};
-
-Copied Copy(const CsvRecord& record) {
-  return Copied{{record.fields.begin(), record.fields.end()},
-                std::string(record.raw),
-                record.first_line,
-                record.last_line,
-                record.index,
-                record.problem};
-}
-
 // Every record, then the error that ended the input (if one did).
 struct Outcome {
-  std::vector<Copied> records;
+  std::vector<Parsed> records;
   std::string error;
   bool operator==(const Outcome&) const = default;
 };

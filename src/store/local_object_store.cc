@@ -93,19 +93,6 @@ Status SyncFolder(const std::string& path) {
   return Ok();
 }
 
-Status WriteAll(int fd, const char* data, size_t size, const std::string& path) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return IoError("write", path, errno);
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return Ok();
-}
-
 // Objects are written, and large ones read, with O_DIRECT where the file
 // system allows it: bytes move between the disk and a buffer of our own
 // instead of through the page cache. A raw file is written once and read
@@ -143,7 +130,7 @@ void StopDirect(int fd) {
   if (flags >= 0) (void)::fcntl(fd, F_SETFL, flags & ~O_DIRECT);
 }
 
-// WriteAll for a file that may be open with O_DIRECT: where the file system
+// Writes all of `data` to a file that may be open with O_DIRECT: where the file system
 // refuses a direct write, O_DIRECT goes and the rest is written through the
 // cache.
 Status WriteBlocks(int fd, const char* data, size_t size, bool* direct, const std::string& path) {
@@ -404,7 +391,8 @@ class LocalObjectStore : public ObjectStore {
       if (aligned < filled) {  // the file's unaligned tail
         StopDirect(file.get());
         direct = false;
-        CB_RETURN_IF_ERROR(WriteAll(file.get(), buffer.data() + aligned, filled - aligned, path));
+        CB_RETURN_IF_ERROR(
+            WriteBlocks(file.get(), buffer.data() + aligned, filled - aligned, &direct, path));
       }
       written += static_cast<off_t>(filled);
       if (!direct && written - flushed >= kWriteBehindBytes) {

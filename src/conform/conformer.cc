@@ -6,6 +6,10 @@
 #include <map>
 #include <set>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "common/text.h"
 
 namespace citybooks {
@@ -28,11 +32,17 @@ std::string Shorten(std::string_view text, size_t limit = 60) {
   return SanitizeText(text, limit, true);
 }
 
-// Eight bytes at a time: the common all-ASCII row costs little.
+// Sixteen or eight bytes at a time: the common all-ASCII row costs little.
 bool IsAscii(std::string_view text) {
   const char* p = text.data();
   size_t n = text.size();
   uint64_t any = 0;
+#if defined(__SSE2__)
+  __m128i wide = _mm_setzero_si128();
+  for (; n >= 16; p += 16, n -= 16)
+    wide = _mm_or_si128(wide, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  if (_mm_movemask_epi8(wide) != 0) return false;
+#endif
   for (; n >= 8; p += 8, n -= 8) {
     uint64_t word;
     std::memcpy(&word, p, 8);
@@ -49,7 +59,8 @@ DimensionBuilder::DimensionBuilder(const Mapping& mapping, const DimensionSpec& 
       spec_(spec),
       columns_(spec.columns()),
       decided_(spec.levels.size()),
-      level_nodes_(spec.levels.size()) {
+      level_nodes_(spec.levels.size()),
+      level_count_(spec.levels.size()) {
   int position = 0;
   for (const LevelSpec& level : spec.levels) {
     name_index_.push_back(position++);
@@ -125,6 +136,28 @@ uint64_t HashField(std::string_view text, uint64_t seed) {
   return h ^ (h >> 32);
 }
 
+// A 64 x 64 -> 128-bit product folded to 64 bits: one multiply mixes every
+// bit of both words into the result.
+uint64_t Fold(uint64_t a, uint64_t b) {
+  __extension__ using Wide = unsigned __int128;
+  const Wide product = static_cast<Wide>(a) * b;
+  return static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64);
+}
+
+// A fast non-cryptographic hash of a longer text, 16 bytes per multiply.
+uint64_t HashText(std::string_view text, uint64_t seed) {
+  constexpr uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull,
+                     k2 = 0x8ebc6af09c88c6e3ull;
+  const char* p = text.data();
+  size_t n = text.size();
+  uint64_t h = Fold(seed ^ k0, n ^ k1);
+  for (; n > 16; p += 16, n -= 16) h = Fold(Load64(p) ^ k1, Load64(p + 8) ^ h);
+  // The last 1 to 16 bytes, as two words that may overlap.
+  const uint64_t a = n >= 8 ? Load64(p) : Tail(p, n);
+  const uint64_t b = n >= 8 ? Load64(p + n - 8) : 0;
+  return Fold(a ^ k2, b ^ h);
+}
+
 // Byte equality of two short fields without a library call.
 bool EqualBytes(const char* a, const char* b, size_t n) {
   for (; n >= 8; a += 8, b += 8, n -= 8)
@@ -181,9 +214,10 @@ std::optional<int32_t> ParseDate(std::string_view text, DateFormat format) {
   return static_cast<int32_t>(*year * 10000 + *month * 100 + *day);
 }
 
-bool DimensionBuilder::SameValues(uint64_t offset,
+bool DimensionBuilder::SameValues(uint64_t entry,
                                   const std::vector<std::string_view>& raw_values) const {
-  const char* p = arena_.data() + offset;
+  if (entry & 1) return false;
+  const char* p = arena_.data() + (entry >> 1);
   for (std::string_view value : raw_values) {
     uint32_t size;
     std::memcpy(&size, p, sizeof size);
@@ -194,11 +228,27 @@ bool DimensionBuilder::SameValues(uint64_t offset,
   return true;
 }
 
-std::vector<std::string_view> DimensionBuilder::TupleValues(uint64_t offset) const {
+bool DimensionBuilder::SameStretch(uint64_t entry, std::string_view stretch, uint32_t shape) const {
+  if (!(entry & 1)) return false;
+  const char* p = arena_.data() + (entry >> 1);
+  uint32_t size;
+  std::memcpy(&size, p, sizeof size);
+  if (size != stretch.size() || std::memcmp(p + sizeof size, stretch.data(), size) != 0)
+    return false;
+  uint32_t stored;
+  std::memcpy(&stored, p + sizeof size + size, sizeof stored);
+  return stored == shape;
+}
+
+std::vector<std::string_view> DimensionBuilder::TupleValues(uint64_t entry) const {
   std::vector<std::string_view> values;
-  const char* p = arena_.data() + offset;
+  const char* p = arena_.data() + (entry >> 1);
+  uint32_t size;
+  if (entry & 1) {  // skip the stretch and its shape
+    std::memcpy(&size, p, sizeof size);
+    p += sizeof size + size + sizeof(uint32_t);
+  }
   for (size_t i = 0; i < columns_.size(); ++i) {
-    uint32_t size;
     std::memcpy(&size, p, sizeof size);
     p += sizeof size;
     values.emplace_back(p, size);
@@ -208,7 +258,7 @@ std::vector<std::string_view> DimensionBuilder::TupleValues(uint64_t offset) con
 }
 
 void DimensionBuilder::InsertSlot(const Slot& slot) {
-  if ((tuple_offsets_.size() + 1) * 2 > slots_.size()) {  // keep the load factor under a half
+  if ((tuple_entries_.size() + 1) * 2 > slots_.size()) {  // keep the load factor under a half
     std::vector<Slot> old = std::move(slots_);
     slots_.assign(old.size() * 2, Slot());
     for (const Slot& moved : old)
@@ -252,24 +302,75 @@ int64_t DimensionBuilder::Observe(const std::vector<std::string_view>& raw_value
   size_t mask = slots_.size() - 1;
   for (size_t i = hash & mask; slots_[i].tuple != UINT32_MAX; i = (i + 1) & mask) {
     Slot& slot = slots_[i];
-    if (slot.hash == hash && SameValues(slot.offset, raw_values)) {
+    if (slot.hash == hash && SameValues(slot.entry, raw_values)) {
       ++slot.rows;
       *member_index = slot.member;
       return member_ids_[slot.member];
     }
   }
-
-  // A combination not seen before: clean it once and find (or make) its member.
   Slot slot;
   slot.hash = hash;
-  slot.rows = 1;
-  slot.offset = arena_.size();
-  slot.tuple = static_cast<uint32_t>(tuple_offsets_.size());
+  slot.entry = arena_.size() << 1;
+  AppendValues(raw_values);
+  return AddTuple(slot, raw_values, member_index);
+}
+
+void DimensionBuilder::AppendValues(const std::vector<std::string_view>& raw_values) {
   for (std::string_view value : raw_values) {
     uint32_t size = static_cast<uint32_t>(value.size());
     arena_.append(reinterpret_cast<const char*>(&size), sizeof size);
     arena_.append(value);
   }
+}
+
+uint32_t DimensionBuilder::Shape(const std::vector<int>& file_order, char delimiter) {
+  for (size_t i = 0; i < shapes_.size(); ++i)
+    if (shapes_[i].first == file_order && shapes_[i].second == delimiter)
+      return static_cast<uint32_t>(i);
+  shapes_.emplace_back(file_order, delimiter);
+  return static_cast<uint32_t>(shapes_.size() - 1);
+}
+
+uint64_t DimensionBuilder::HashStretch(std::string_view stretch, uint32_t shape) const {
+  uint64_t hash = HashText(stretch, shape);
+  __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
+  return hash;
+}
+
+std::optional<int64_t> DimensionBuilder::FindStretch(std::string_view stretch, uint32_t shape,
+                                                     uint64_t hash, uint32_t* member_index) {
+  size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask; slots_[i].tuple != UINT32_MAX; i = (i + 1) & mask) {
+    Slot& slot = slots_[i];
+    if (slot.hash == hash && SameStretch(slot.entry, stretch, shape)) {
+      ++slot.rows;
+      *member_index = slot.member;
+      return member_ids_[slot.member];
+    }
+  }
+  return std::nullopt;
+}
+
+int64_t DimensionBuilder::AddStretch(std::string_view stretch, uint32_t shape, uint64_t hash,
+                                     const std::vector<std::string_view>& raw_values,
+                                     uint32_t* member_index) {
+  Slot slot;
+  slot.hash = hash;
+  slot.entry = arena_.size() << 1 | 1;
+  uint32_t size = static_cast<uint32_t>(stretch.size());
+  arena_.append(reinterpret_cast<const char*>(&size), sizeof size);
+  arena_.append(stretch);
+  arena_.append(reinterpret_cast<const char*>(&shape), sizeof shape);
+  AppendValues(raw_values);
+  ++stretch_tuples_;
+  return AddTuple(slot, raw_values, member_index);
+}
+
+// A combination not seen before: clean it once and find (or make) its member.
+int64_t DimensionBuilder::AddTuple(Slot slot, const std::vector<std::string_view>& raw_values,
+                                   uint32_t* member_index) {
+  slot.rows = 1;
+  slot.tuple = static_cast<uint32_t>(tuple_entries_.size());
   std::vector<std::string> cleaned;
   for (size_t i = 0; i < columns_.size(); ++i)
     cleaned.push_back(CleanValue(columns_[i], raw_values[i]));
@@ -283,7 +384,7 @@ int64_t DimensionBuilder::Observe(const std::vector<std::string_view>& raw_value
     member_nodes_.insert(member_nodes_.end(), nodes.begin(), nodes.end());
   }
   slot.member = member->second;
-  tuple_offsets_.push_back(slot.offset);
+  tuple_entries_.push_back(slot.entry);
   tuple_members_.push_back(slot.member);
   InsertSlot(slot);
   *member_index = member->second;
@@ -303,14 +404,14 @@ void DimensionBuilder::Resolve(std::vector<Member>* members, std::vector<Remap>*
   std::vector<std::vector<std::map<std::string, int64_t>>> attributes(
       member_ids_.size(), std::vector<std::map<std::string, int64_t>>(attribute_count));
   // Per tuple: rows seen, its cleaned values and its prefix keys.
-  const size_t tuple_count = tuple_offsets_.size();
+  const size_t tuple_count = tuple_entries_.size();
   std::vector<int64_t> tuple_rows(tuple_count, 0);
   for (const Slot& slot : slots_)
     if (slot.tuple != UINT32_MAX) tuple_rows[slot.tuple] = static_cast<int64_t>(slot.rows);
   std::vector<std::vector<std::string>> prefixes(tuple_count);
 
   for (size_t t = 0; t < tuple_count; ++t) {
-    std::vector<std::string_view> raw = TupleValues(tuple_offsets_[t]);
+    std::vector<std::string_view> raw = TupleValues(tuple_entries_[t]);
     std::vector<std::string> cleaned;
     for (size_t i = 0; i < columns_.size(); ++i) cleaned.push_back(CleanValue(columns_[i], raw[i]));
     const int64_t rows = tuple_rows[t];
@@ -393,8 +494,9 @@ RowConformer::RowConformer(const Mapping& mapping, std::vector<DimensionBuilder>
 Result<RowConformer> RowConformer::Make(const Mapping& mapping,
                                         std::vector<DimensionBuilder>* dimensions,
                                         const std::vector<std::string_view>& header,
-                                        const std::string& file_name) {
+                                        const std::string& file_name, char delimiter) {
   RowConformer conformer(mapping, dimensions);
+  conformer.delimiter_ = delimiter;
   conformer.field_count_ = header.size();
   std::map<std::string, int> positions;  // exact header name -> index
   std::map<std::string, int> folded;     // lower-cased -> index
@@ -440,8 +542,21 @@ Result<RowConformer> RowConformer::Make(const Mapping& mapping,
                     " that mapping " + mapping.name + " needs (the header has: " + found +
                     "); is this the right file for the dataset?");
   }
-  conformer.values_.resize(mapping.dimensions.size());
-  conformer.hashes_.resize(mapping.dimensions.size());
+  const size_t dimension_count = mapping.dimensions.size();
+  conformer.values_.resize(dimension_count);
+  conformer.hashes_.resize(dimension_count);
+  conformer.stretches_.resize(dimension_count);
+  conformer.has_stretch_.resize(dimension_count);
+  conformer.shapes_.assign(dimension_count, -1);
+  for (const std::vector<int>& indexes : conformer.dimension_indexes_) {
+    std::vector<int> sorted = indexes;
+    std::sort(sorted.begin(), sorted.end());
+    bool adjacent = !sorted.empty();
+    for (size_t i = 1; i < sorted.size() && adjacent; ++i)
+      adjacent = sorted[i] == sorted[0] + static_cast<int>(i);
+    conformer.stretch_first_.push_back(adjacent ? sorted.front() : -1);
+    conformer.stretch_last_.push_back(adjacent ? sorted.back() : -1);
+  }
   return conformer;
 }
 
@@ -525,15 +640,68 @@ bool RowConformer::Conform(const CsvRecord& record, ConformedFact* fact, RowProb
                         ? fiscal_year * 100 + fact->fiscal_month
                         : fiscal_year;
   fact->cents = *cents;
+  // Every dimension's hash first, so their slots are fetched together.
   const size_t dimensions = dimension_indexes_.size();
   for (size_t d = 0; d < dimensions; ++d) {
+    DimensionBuilder& builder = (*dimensions_)[d];
+    has_stretch_[d] = StretchOf(record, d, &stretches_[d]);
+    if (has_stretch_[d]) {
+      hashes_[d] = builder.HashStretch(stretches_[d], static_cast<uint32_t>(shapes_[d]));
+      continue;
+    }
     values_[d].clear();
     for (int index : dimension_indexes_[d]) values_[d].push_back(fields[index]);
-    hashes_[d] = (*dimensions_)[d].Hash(values_[d]);
+    hashes_[d] = builder.Hash(values_[d]);
   }
-  for (size_t d = 0; d < dimensions; ++d)
+  for (size_t d = 0; d < dimensions; ++d) {
+    DimensionBuilder& builder = (*dimensions_)[d];
+    uint32_t* member_index = &fact->member_indexes[d];
+    if (!has_stretch_[d]) {
+      fact->member_ids[d] = builder.Observe(values_[d], hashes_[d], member_index);
+      continue;
+    }
+    const uint32_t shape = static_cast<uint32_t>(shapes_[d]);
+    if (auto id = builder.FindStretch(stretches_[d], shape, hashes_[d], member_index)) {
+      fact->member_ids[d] = *id;
+      continue;
+    }
+    values_[d].clear();
+    for (int index : dimension_indexes_[d]) values_[d].push_back(fields[index]);
     fact->member_ids[d] =
-        (*dimensions_)[d].Observe(values_[d], hashes_[d], &fact->member_indexes[d]);
+        builder.AddStretch(stretches_[d], shape, hashes_[d], values_[d], member_index);
+  }
+  return true;
+}
+
+bool RowConformer::StretchOf(const CsvRecord& record, size_t dimension, std::string_view* stretch) {
+  const int first = stretch_first_[dimension];
+  const int last = stretch_last_[dimension];
+  if (first < 0) return false;
+  const auto& fields = record.fields;
+  if (first == last) {  // one column: its value is its own stretch
+    *stretch = fields[first];
+  } else {
+    // Offsets into the line, computed on addresses as integers: the first or
+    // last value may be a copy (a quoted value with doubled quotes), not a
+    // view of the line, and then the row takes the other path.
+    const auto address = [](std::string_view text) {
+      return reinterpret_cast<uintptr_t>(text.data());
+    };
+    const uintptr_t raw = address(record.raw);
+    size_t begin = address(fields[first]) - raw;  // wraps around when before
+    size_t end = address(fields[last]) + fields[last].size() - raw;
+    if (begin > record.raw.size() || end > record.raw.size() || end < begin) return false;
+    // A quoted first or last value brings its quote into the stretch: a
+    // plain value never starts after a quote nor ends before one.
+    if (begin > 0 && record.raw[begin - 1] == '"') --begin;
+    if (end < record.raw.size() && record.raw[end] == '"') ++end;
+    *stretch = record.raw.substr(begin, end - begin);
+  }
+  if (shapes_[dimension] < 0) {
+    std::vector<int> file_order;
+    for (int index : dimension_indexes_[dimension]) file_order.push_back(index - first);
+    shapes_[dimension] = (*dimensions_)[dimension].Shape(file_order, delimiter_);
+  }
   return true;
 }
 

@@ -59,10 +59,27 @@ class DimensionBuilder {
   int64_t Observe(const std::vector<std::string_view>& raw_values, uint64_t hash,
                   uint32_t* member_index);
 
+  // The hot path when the dimension's columns sit side by side in a file: the
+  // row's values as one "stretch" of its line, from the first value's field
+  // to the last one's, quotes and delimiters included. A line's fields are
+  // read left to right, each from its first byte, so equal stretches of the
+  // same shape (the order of the columns in the file and the delimiter, from
+  // Shape()) hold equal values: a row costs one hash and one comparison over
+  // its stretch instead of one per value. A combination may be stored both as
+  // a stretch and as values; both find the same member.
+  uint32_t Shape(const std::vector<int>& file_order, char delimiter);
+  uint64_t HashStretch(std::string_view stretch, uint32_t shape) const;
+  // The member of a stretch seen before (counting the row), or nullopt.
+  std::optional<int64_t> FindStretch(std::string_view stretch, uint32_t shape, uint64_t hash,
+                                     uint32_t* member_index);
+  // Stores a stretch not seen before, with its values in columns() order.
+  int64_t AddStretch(std::string_view stretch, uint32_t shape, uint64_t hash,
+                     const std::vector<std::string_view>& raw_values, uint32_t* member_index);
+
   // The name-path node of member `member_index` at `level`: members sharing
   // a node share that level's name, code and spelling after Resolve().
   uint32_t LevelNode(uint32_t member_index, size_t level) const {
-    return member_nodes_[member_index * spec_.levels.size() + level];
+    return member_nodes_[member_index * level_count_ + level];
   }
 
   struct Member {
@@ -86,27 +103,38 @@ class DimensionBuilder {
 
   const DimensionSpec& spec() const { return spec_; }
   size_t observed_members() const { return member_ids_.size(); }
+  // Distinct combinations stored as stretches of a line (by AddStretch).
+  size_t stretch_tuples() const { return stretch_tuples_; }
 
  private:
   // Each distinct combination of raw values (a "tuple") is stored once in
-  // `arena_` as length-prefixed values. An open-addressing table finds it by
-  // hash; the slot carries the member and the row count, so a row seen before
+  // `arena_` as length-prefixed values, preceded for a stretch by the
+  // length-prefixed stretch and its shape. An open-addressing table finds it by hash;
+  // the slot carries the member and the row count, so a row seen before
   // touches one slot and the arena bytes it compares, nothing else.
   struct Slot {
     uint64_t hash = 0;
     uint64_t rows = 0;
-    uint64_t offset = 0;  // into arena_
+    uint64_t entry = 0;  // offset into arena_ << 1, | 1 for a stretch
     uint32_t tuple = UINT32_MAX;
     uint32_t member = 0;
   };
-  bool SameValues(uint64_t offset, const std::vector<std::string_view>& raw_values) const;
+  bool SameValues(uint64_t entry, const std::vector<std::string_view>& raw_values) const;
+  bool SameStretch(uint64_t entry, std::string_view stretch, uint32_t shape) const;
+  void AppendValues(const std::vector<std::string_view>& raw_values);
   void InsertSlot(const Slot& slot);
-  // The raw values of the tuple stored at `offset`.
-  std::vector<std::string_view> TupleValues(uint64_t offset) const;
+  // Stores a combination not seen before (its bytes already appended to
+  // arena_ at slot.entry) and finds or makes its member.
+  int64_t AddTuple(Slot slot, const std::vector<std::string_view>& raw_values,
+                   uint32_t* member_index);
+  // The raw values of the tuple stored at `entry`.
+  std::vector<std::string_view> TupleValues(uint64_t entry) const;
   std::vector<Slot> slots_ = std::vector<Slot>(1024);
   std::string arena_;
-  std::vector<uint64_t> tuple_offsets_;
+  std::vector<uint64_t> tuple_entries_;
   std::vector<uint32_t> tuple_members_;
+  size_t stretch_tuples_ = 0;
+  std::vector<std::pair<std::vector<int>, char>> shapes_;
   std::string CleanValue(const std::string& column, std::string_view raw) const;
   // Cleans and case-folds `cleaned` into the member key, recording the
   // name-path node of each level in *nodes.
@@ -126,6 +154,7 @@ class DimensionBuilder {
   std::vector<std::string> member_keys_;
   std::vector<std::unordered_map<std::string, uint32_t>> level_nodes_;  // per level: prefix -> node
   std::vector<uint32_t> member_nodes_;  // member index * levels + level -> node
+  size_t level_count_ = 0;              // spec_.levels.size()
 };
 
 // The vendor key of a published vendor name: upper case, punctuation folded
@@ -149,11 +178,12 @@ struct RowProblem {
 class RowConformer {
  public:
   // Fails with kDataError when the header lacks a column the mapping needs or
-  // names one twice; the message names the file and the columns.
+  // names one twice; the message names the file and the columns. `delimiter`
+  // is the one the file's records were read with.
   static Result<RowConformer> Make(const Mapping& mapping,
                                    std::vector<DimensionBuilder>* dimensions,
                                    const std::vector<std::string_view>& header,
-                                   const std::string& file_name);
+                                   const std::string& file_name, char delimiter = ',');
 
   // Conforms `record`. Returns true and fills *fact, or returns false and
   // fills *problem (the row must be quarantined).
@@ -166,11 +196,25 @@ class RowConformer {
   std::vector<DimensionBuilder>* dimensions_;
   std::vector<std::string> header_;
   size_t field_count_ = 0;
+  char delimiter_ = ',';
   int year_index_ = -1;  // the fiscal year column, or the date column
   int amount_index_ = -1;
+  // Per dimension: the stretch of the record holding its values (see
+  // DimensionBuilder::Shape), when they sit side by side in the file and the
+  // first and last are views of the line; false otherwise.
+  bool StretchOf(const CsvRecord& record, size_t dimension, std::string_view* stretch);
+
   std::vector<std::vector<int>> dimension_indexes_;    // per dimension, columns() order
   std::vector<std::vector<std::string_view>> values_;  // per dimension
   std::vector<uint64_t> hashes_;                       // per dimension
+  // Per dimension: first and last field of its columns when they are
+  // adjacent in the file (-1 when not), its shape once known (-1 before the
+  // first stretch), and the current row's stretch when it has one.
+  std::vector<int> stretch_first_;
+  std::vector<int> stretch_last_;
+  std::vector<int64_t> shapes_;
+  std::vector<std::string_view> stretches_;
+  std::vector<uint8_t> has_stretch_;
 };
 
 }  // namespace citybooks

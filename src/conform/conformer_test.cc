@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+
+#include "common/byte_source.h"
+#include "common/threaded_csv_reader.h"
 
 namespace citybooks {
 namespace {
@@ -170,6 +174,136 @@ TEST_F(ConformerTest, QuarantinesBadRowsWithReasons) {
   EXPECT_FALSE(Conform({"year", "dept", "dept_code", "prog", "prog_code", "flag", "amount"}));
   EXPECT_EQ(last_problem_.reason, "repeated header row");
   EXPECT_FALSE(Conform({"2020", "Pol\xff", "POL", "Patrol", "P1", "No", "1"}));
+}
+
+// Rows read from a file take the stretch path when their values are views of
+// the raw line holding no quote; the same rows given value by value take the
+// other. Both must give
+// the same members, ids, spellings, codes and remap counts, whatever the
+// quoting, the column order of the file, or doubled quotes that make a value
+// a copy of its own.
+TEST(RowConformer, StretchesOfTheLineAndSingleValuesAgree) {
+  const Mapping mapping = TestMapping();
+  const std::string file_a =
+      "year,dept,dept_code,prog,prog_code,flag,amount\n"
+      "2020,Police,POL,Patrol,P1,No,1\n"
+      "2020,\"Police\",POL,\"Patrol\",P1,No,2\n"
+      "2020,Police,POL,Patrol,P1,No,3\n"
+      "2021,\"Police, City\",PC,Patrol,P1,NO,4\n"
+      "2021,\"Police, City\",PX,Patrol,P1,NO,5\n"
+      "2021,\"Say \"\"Hi\"\"\",SH,,,No,6\n"
+      "2021,\"Say \"\"Hi\"\"\",SH,,,No,7\n"
+      "2022, police ,POL,patrol,P2,No,8\n"
+      "2022,\"\",,\"\",,,9\n"
+      // The same bytes after the first quote, once quoted and once not.
+      "2023,\"x\",C1,P,P1,No,16\n"
+      "2023,x\",C1,P,P1,No,17\n"
+      // A line break inside the last value, and doubled quotes in the middle.
+      "2023,A,A1,\"say \"\"a\"\"\",S1,\"No\nreally\",18\n"
+      "2023,A,A1,\"say \"\"a\"\"\",S1,\"No\nreally\",19\n";
+  const std::string file_b =  // the same dimension columns, in another order
+      "amount,flag,prog_code,prog,dept_code,dept,year\n"
+      "10,No,P1,Patrol,POL,Police,2020\n"
+      "11,NO,P1,Patrol,PC,\"Police, City\",2021\n"
+      "12,No,P1,Patrol,POL,Police,2020\n";
+  const std::string file_c =  // the bytes of file_a's first row, the code before the name
+      "year,dept_code,dept,prog,prog_code,flag,amount\n"
+      "2020,Police,POL,Patrol,P1,No,13\n";
+
+  struct Outcome {
+    std::vector<int64_t> ids;
+    std::vector<DimensionBuilder::Member> members;
+    std::vector<DimensionBuilder::Remap> remaps;
+    size_t stretch_tuples = 0;
+  };
+  // Conforms both files' records, as read (views of the line) or as copies.
+  enum class Path { kStretches, kValues, kThreadedStretches };
+  auto run = [&](Path path) {
+    const bool copies = path == Path::kValues;
+    Outcome outcome;
+    std::vector<DimensionBuilder> builders;
+    builders.emplace_back(mapping, mapping.dimensions[0]);
+    for (const std::string* text : {&file_a, &file_b, &file_c}) {
+      // The load's reader keeps records in batches of its own.
+      std::unique_ptr<CsvReader> plain;
+      std::unique_ptr<ThreadedCsvReader> threaded;
+      if (path == Path::kThreadedStretches) {
+        threaded = std::make_unique<ThreadedCsvReader>(MakeStringSource(*text, "f.csv"));
+      } else {
+        plain = std::make_unique<CsvReader>(MakeStringSource(*text, "f.csv"));
+      }
+      auto next = [&](CsvRecord* record) {
+        return threaded ? threaded->Next(record) : plain->Next(record);
+      };
+      CsvRecord record;
+      auto header = next(&record);
+      EXPECT_TRUE(header && *header);
+      auto conformer = RowConformer::Make(mapping, &builders, record.fields, "f.csv");
+      EXPECT_TRUE(conformer) << conformer.error().message();
+      while (true) {
+        auto more = next(&record);
+        EXPECT_TRUE(more);
+        if (!more || !*more) break;
+        std::vector<std::string> owned(record.fields.begin(), record.fields.end());
+        CsvRecord copy = record;
+        if (copies) copy.fields.assign(owned.begin(), owned.end());
+        ConformedFact fact;
+        RowProblem problem;
+        EXPECT_TRUE(conformer->Conform(copy, &fact, &problem)) << problem.reason;
+        outcome.ids.push_back(fact.member_ids[0]);
+      }
+    }
+    builders[0].Resolve(&outcome.members, &outcome.remaps);
+    outcome.stretch_tuples = builders[0].stretch_tuples();
+    return outcome;
+  };
+  const Outcome stretches = run(Path::kStretches);
+  const Outcome values = run(Path::kValues);
+  const Outcome threaded = run(Path::kThreadedStretches);
+  ASSERT_EQ(stretches.ids.size(), 17u);
+  EXPECT_EQ(stretches.ids, values.ids);
+  EXPECT_EQ(threaded.ids, values.ids);
+  EXPECT_EQ(threaded.stretch_tuples, stretches.stretch_tuples);
+  ASSERT_EQ(stretches.members.size(), values.members.size());
+  for (size_t i = 0; i < values.members.size(); ++i) {
+    EXPECT_EQ(stretches.members[i].id, values.members[i].id);
+    EXPECT_EQ(stretches.members[i].key, values.members[i].key);
+    EXPECT_EQ(stretches.members[i].values, values.members[i].values);
+  }
+  ASSERT_EQ(stretches.remaps.size(), values.remaps.size());
+  for (size_t i = 0; i < values.remaps.size(); ++i) {
+    EXPECT_EQ(stretches.remaps[i].name_path, values.remaps[i].name_path);
+    EXPECT_EQ(stretches.remaps[i].from_code, values.remaps[i].from_code);
+    EXPECT_EQ(stretches.remaps[i].rows, values.remaps[i].rows);
+  }
+  // Rows 1-3 and file b's 10 and 12 are one member; "Police, City" with codes
+  // PC (twice) and PX is another, PX remapped; the doubled quotes and the
+  // empty names are members of their own; " police " folds into Police.
+  EXPECT_EQ(stretches.ids[0], stretches.ids[1]);
+  EXPECT_EQ(stretches.ids[0], stretches.ids[2]);
+  EXPECT_EQ(stretches.ids[0], stretches.ids[13]);
+  EXPECT_EQ(stretches.ids[3], stretches.ids[4]);
+  EXPECT_EQ(stretches.ids[3], stretches.ids[14]);
+  EXPECT_EQ(stretches.ids[5], stretches.ids[6]);
+  EXPECT_NE(stretches.ids[0], stretches.ids[3]);
+  std::map<std::string, std::pair<std::string, int64_t>> remapped;  // from -> (to, rows)
+  for (const auto& remap : stretches.remaps)
+    remapped[remap.from_code] = {remap.to_code, remap.rows};
+  EXPECT_EQ(remapped, (std::map<std::string, std::pair<std::string, int64_t>>{{"PX", {"PC", 1}},
+                                                                              {"P2", {"P1", 1}}}));
+  // The same bytes in file c name department "POL" coded "Police".
+  EXPECT_NE(stretches.ids[16], stretches.ids[0]);
+  // "x" and x" are different departments; the rows with a line break agree.
+  EXPECT_NE(stretches.ids[9], stretches.ids[10]);
+  EXPECT_EQ(stretches.ids[11], stretches.ids[12]);
+  // The first run stored every distinct stretch (all but the two rows whose
+  // first value has doubled quotes, a copy); the second none.
+  EXPECT_EQ(stretches.stretch_tuples, 12u);
+  EXPECT_EQ(values.stretch_tuples, 0u);
+  const auto police = std::find_if(stretches.members.begin(), stretches.members.end(),
+                                   [&](const auto& m) { return m.id == stretches.ids[0]; });
+  ASSERT_NE(police, stretches.members.end());
+  EXPECT_EQ(police->values, (std::vector<std::string>{"Police", "POL", "Patrol", "P1", "No"}));
 }
 
 TEST(RowConformer, HeaderMissingColumnsIsOneClearError) {

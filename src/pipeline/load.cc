@@ -143,7 +143,8 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
     std::string where = "snapshot " + manifest.snapshot_id + " file " + file.name;
     CB_ASSIGN_OR_RETURN(auto source, job.context.raw->OpenFile(manifest, file.name));
     // Parsing runs on a thread of its own, ahead of conforming and writing.
-    ThreadedCsvReader reader(std::move(source));
+    const ThreadedCsvOptions csv;
+    ThreadedCsvReader reader(std::move(source), csv);
     CsvRecord record;
     auto first = reader.Next(&record);
     if (!first) return Fail(first.error().WithContext("reading " + where));
@@ -152,8 +153,8 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
       return Fail(ErrorCode::kDataError, where + ": the header line cannot be read as CSV");
     std::vector<std::string> header(record.fields.begin(), record.fields.end());
     std::vector<std::string_view> header_views(header.begin(), header.end());
-    CB_ASSIGN_OR_RETURN(RowConformer conformer,
-                        RowConformer::Make(mapping, &builders, header_views, file.name));
+    CB_ASSIGN_OR_RETURN(RowConformer conformer, RowConformer::Make(mapping, &builders, header_views,
+                                                                   file.name, csv.csv.delimiter));
 
     ProgressMeter meter("loading " + file.name, file.bytes);
     int64_t file_rows = 0;

@@ -974,14 +974,52 @@ void PutBigEndian(std::string* out, uint64_t value, int bytes) {
 }
 
 // An 8-byte field (bigint, double precision): its length, 8, then the value,
-// both big-endian, in one append. The hot path of a fact load.
-void PutEightByteField(std::string* out, uint64_t value) {
-  char field[12];
+// both big-endian, written at `out`; returns the end. The hot path of a fact
+// load.
+char* PutEightByteField(char* out, uint64_t value) {
   const uint32_t length = std::byteswap(uint32_t{8});
   const uint64_t big = std::byteswap(value);
-  std::memcpy(field, &length, 4);
-  std::memcpy(field + 4, &big, 8);
+  std::memcpy(out, &length, 4);
+  std::memcpy(out + 4, &big, 8);
+  return out + 12;
+}
+
+void PutEightByteField(std::string* out, uint64_t value) {
+  char field[12];
+  PutEightByteField(field, value);
   out->append(field, sizeof field);
+}
+
+// A row of only NULLs and numbers stored as they are (integers into bigint
+// columns, reals or integers into double precision ones), written in place
+// with no per-field append; false, leaving `out` as it was, for any other row.
+bool PutFixedWidthRow(std::string* out, std::span<const Cell> row, const std::vector<Oid>& types) {
+  const size_t start = out->size();
+  bool fixed = true;
+  out->resize_and_overwrite(start + 2 + 12 * row.size(), [&](char* data, size_t) {
+    char* at = data + start;
+    const uint16_t count = std::byteswap(static_cast<uint16_t>(row.size()));
+    std::memcpy(at, &count, 2);
+    at += 2;
+    for (size_t c = 0; c < row.size(); ++c) {
+      const Cell& cell = row[c];
+      if (cell.kind == Cell::Kind::kNull) {
+        std::memset(at, 0xff, 4);  // length -1
+        at += 4;
+      } else if (types[c] == kInt8Oid && cell.kind == Cell::Kind::kInteger) {
+        at = PutEightByteField(at, static_cast<uint64_t>(cell.integer));
+      } else if (types[c] == kFloat8Oid && cell.kind == Cell::Kind::kReal) {
+        at = PutEightByteField(at, std::bit_cast<uint64_t>(cell.real));
+      } else if (types[c] == kFloat8Oid && cell.kind == Cell::Kind::kInteger) {
+        at = PutEightByteField(at, std::bit_cast<uint64_t>(static_cast<double>(cell.integer)));
+      } else {
+        fixed = false;
+        return start;
+      }
+    }
+    return static_cast<size_t>(at - data);
+  });
+  return fixed;
 }
 
 // COPY's binary format: a 16-bit field count, then per field a 32-bit
@@ -990,6 +1028,7 @@ void PutEightByteField(std::string* out, uint64_t value) {
 // cell of another kind than its column is converted as SQLite would store
 // it, or refused when it cannot be.
 Status PostgresAppender::AppendBinary(std::span<const Cell> row) {
+  if (PutFixedWidthRow(&buffer_, row, target_.types)) return Ok();
   PutBigEndian(&buffer_, row.size(), 2);
   for (size_t c = 0; c < row.size(); ++c) {
     const Cell& cell = row[c];

@@ -140,10 +140,10 @@ void AggregateBuilder::Commit(const ConformedFact& fact, const Prepared& prepare
     if (!slot.used) {
       slot.used = true;
       slot.year = prepared.year;
-      slot.month = prepared.month;
-      slot.bucket = prepared.bucket;
+      slot.month = static_cast<uint8_t>(prepared.month);
+      slot.bucket = static_cast<uint8_t>(prepared.bucket);
       slot.classes = prepared.classes;
-      slot.members = fact.member_indexes;
+      members_[i] = fact.member_indexes;
       slot.stats.Add(fact.cents);
       if (++used_ * 2 > slots_.size()) Grow();
       return;
@@ -158,9 +158,12 @@ void AggregateBuilder::Commit(const ConformedFact& fact, const Prepared& prepare
 
 void AggregateBuilder::Grow() {
   std::vector<Slot> old = std::move(slots_);
+  std::vector<Members> old_members = std::move(members_);
   slots_.assign(old.size() * 2, Slot());
+  members_.assign(old.size() * 2, Members{});
   size_t mask = slots_.size() - 1;
-  for (const Slot& slot : old) {
+  for (size_t o = 0; o < old.size(); ++o) {
+    const Slot& slot = old[o];
     if (!slot.used) continue;
     uint64_t h = static_cast<uint64_t>(static_cast<uint32_t>(slot.year)) << 32 |
                  static_cast<uint32_t>(slot.bucket * 16 + slot.month);
@@ -170,19 +173,21 @@ void AggregateBuilder::Grow() {
     size_t i = h & mask;
     while (slots_[i].used) i = (i + 1) & mask;
     slots_[i] = slot;
+    members_[i] = old_members[o];
   }
 }
 
 std::vector<AggregateRow> AggregateBuilder::Finish(
     const std::function<const std::vector<std::string>&(size_t, uint32_t)>& member_values) const {
   std::map<std::pair<std::vector<std::string>, int>, AggregateStats> coarse;
-  for (const Slot& slot : slots_) {
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const Slot& slot = slots_[i];
     if (!slot.used) continue;
     const AggregateStats& stats = slot.stats;
     auto value_of = [&](const ColumnSource& source) -> std::string {
       if (source.year) return std::to_string(slot.year);
       if (source.month) return std::to_string(slot.month);
-      return member_values(source.dimension, slot.members[source.dimension])[source.position];
+      return member_values(source.dimension, members_[i][source.dimension])[source.position];
     };
     if (has_equals_filter_) {
       std::string value = value_of(equals_source_);

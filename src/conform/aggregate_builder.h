@@ -74,17 +74,20 @@ class AggregateBuilder {
   bool covers_partition() const;
 
  private:
-  // Open addressing with the key and its running stats inline: one cache
-  // line or two per lookup, no allocation per key.
-  struct Slot {
+  // Open addressing with the key and its running stats inline in one cache
+  // line: a lookup touches that line only, and no allocation is made per key.
+  struct alignas(64) Slot {
     bool used = false;
+    uint8_t month = 0;   // 0..13
+    uint8_t bucket = 0;  // 0..7
     int32_t year = 0;
-    int32_t month = 0;
-    int32_t bucket = 0;
     std::array<uint32_t, kMaxClasses> classes{};
     AggregateStats stats;
-    std::array<uint32_t, kMaxDimensions> members{};  // a representative member per dimension
   };
+  static_assert(sizeof(Slot) == 64);
+  // A representative member per dimension of the key in slots_[i], read by
+  // Finish() only, so kept out of the slots' cache lines.
+  using Members = std::array<uint32_t, kMaxDimensions>;
   void Grow();
   // Where a column's value comes from: the year, or (dimension, position).
   struct ColumnSource {
@@ -117,6 +120,7 @@ class AggregateBuilder {
   ColumnSource contains_source_;
   std::string contains_lower_;
   std::vector<Slot> slots_ = std::vector<Slot>(1024);
+  std::vector<Members> members_ = std::vector<Members>(1024);
   size_t used_ = 0;
 };
 

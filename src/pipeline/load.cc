@@ -403,7 +403,14 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
   std::vector<CheckSpec> checks = BuiltInChecks(mapping, job.dataset.checks);
   FactCensus census;
   if (!partition_filter.empty()) {
-    CB_ASSIGN_OR_RETURN(census, TakeFactCensus(load, mapping, checks, partition_filter));
+    // When the table holds no other partition (a first load, a full reload),
+    // the census reads it whole instead of testing every row against the list.
+    CB_ASSIGN_OR_RETURN(
+        QueryResult others,
+        load.Query("SELECT COUNT(*) FROM " + qualify("cb_partitions") +
+                   " WHERE partition_value NOT IN (" + PartitionList(partitions) + ")"));
+    CB_ASSIGN_OR_RETURN(census, TakeFactCensus(load, mapping, checks,
+                                               others.IntAt(0, 0) == 0 ? "" : partition_filter));
   }
   if (!changed.empty()) {
     CB_RETURN_IF_ERROR(load.Execute("DELETE FROM " + qualify("cb_partitions") +

@@ -103,6 +103,24 @@ AggregateBuilder::AggregateBuilder(const Mapping& mapping, const AggregateSpec& 
   // each gives at most one class.
 }
 
+bool AggregateBuilder::DeriveFrom(AggregateBuilder& source) {
+  if (&source == this || source.derived() || is_source_ || derived()) return false;
+  if (spec_.histogram || has_equals_filter_ || has_contains_filter_) return false;
+  if (source.has_equals_filter_ || source.has_contains_filter_) return false;
+  if ((by_year_ && !source.by_year_) || (by_month_ && !source.by_month_)) return false;
+  for (const ClassSource& wanted : classes_) {
+    bool decided = false;
+    for (const ClassSource& counted : source.classes_)
+      decided =
+          decided || (counted.dimension == wanted.dimension &&
+                      (counted.level < 0 || (wanted.level >= 0 && counted.level >= wanted.level)));
+    if (!decided) return false;
+  }
+  source_ = &source;
+  source.is_source_ = true;
+  return true;
+}
+
 AggregateBuilder::Prepared AggregateBuilder::Prepare(const ConformedFact& fact) const {
   Prepared prepared{};
   prepared.year = by_year_ ? fact.fiscal_year : 0;
@@ -180,14 +198,18 @@ void AggregateBuilder::Grow() {
 std::vector<AggregateRow> AggregateBuilder::Finish(
     const std::function<const std::vector<std::string>&(size_t, uint32_t)>& member_values) const {
   std::map<std::pair<std::vector<std::string>, int>, AggregateStats> coarse;
-  for (size_t i = 0; i < slots_.size(); ++i) {
-    const Slot& slot = slots_[i];
+  // A derived aggregate reads the keys counted by its source: each of them
+  // decides this aggregate's groups through its representative members.
+  const AggregateBuilder& counted = source_ != nullptr ? *source_ : *this;
+  for (size_t i = 0; i < counted.slots_.size(); ++i) {
+    const Slot& slot = counted.slots_[i];
     if (!slot.used) continue;
     const AggregateStats& stats = slot.stats;
     auto value_of = [&](const ColumnSource& source) -> std::string {
       if (source.year) return std::to_string(slot.year);
       if (source.month) return std::to_string(slot.month);
-      return member_values(source.dimension, members_[i][source.dimension])[source.position];
+      return member_values(source.dimension,
+                           counted.members_[i][source.dimension])[source.position];
     };
     if (has_equals_filter_) {
       std::string value = value_of(equals_source_);

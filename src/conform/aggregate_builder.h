@@ -67,6 +67,16 @@ class AggregateBuilder {
   std::vector<AggregateRow> Finish(
       const std::function<const std::vector<std::string>&(size_t, uint32_t)>& member_values) const;
 
+  // When every column this aggregate groups by is decided by the fine key of
+  // `source` (a level's node decides the levels above it; a member decides
+  // everything of its dimension), and neither filters nor buckets its rows,
+  // this aggregate is not counted at all: Finish() rolls `source`'s keys up
+  // instead, and the caller adds facts to `source` only. Returns whether it
+  // did so. Call before the first Add; `source` must outlive this, and an
+  // aggregate others derive from is never derived itself.
+  bool DeriveFrom(AggregateBuilder& source);
+  bool derived() const { return source_ != nullptr; }
+
   const AggregateSpec& spec() const { return spec_; }
   // True when the aggregate is grouped by every column of the mapping's
   // partition (fiscal year, and fiscal month for monthly partitions), so its
@@ -121,6 +131,8 @@ class AggregateBuilder {
   std::string contains_lower_;
   std::vector<Slot> slots_ = std::vector<Slot>(1024);
   std::vector<Members> members_ = std::vector<Members>(1024);
+  const AggregateBuilder* source_ = nullptr;  // counted instead of this one
+  bool is_source_ = false;                    // another aggregate rolls this one up
   size_t used_ = 0;
 };
 

@@ -27,6 +27,9 @@ filter_equals = ["Revenue"]
 contains_column = "dept"
 filter_contains = "TAX"
 histogram = true
+[[aggregates]]
+name = "by_dept"
+group_by = ["year", "group", "dept", "kind"]
 )",
                               "test.toml");
   EXPECT_TRUE(mapping) << mapping.error().message();
@@ -114,6 +117,48 @@ TEST(AmountBucket, BoundariesFollowOrdersOfMagnitude) {
   EXPECT_EQ(AmountBucketOf(9'999'999'999), 6);
   EXPECT_EQ(AmountBucketOf(10'000'000'000), 7);
   EXPECT_EQ(AmountBucketOf(INT64_MAX), 7);
+}
+
+TEST_F(AggregateBuilderTest, AnAggregateDecidedByAFinerOneIsRolledUpFromIt) {
+  AggregateBuilder counted(mapping_, mapping_.aggregates[0], &builders_);
+  AggregateBuilder derived(mapping_, mapping_.aggregates[0], &builders_);
+  AggregateBuilder histogram(mapping_, mapping_.aggregates[1], &builders_);
+  AggregateBuilder by_dept(mapping_, mapping_.aggregates[2], &builders_);
+  EXPECT_FALSE(by_dept.DeriveFrom(counted)) << "the group does not decide the department";
+  EXPECT_FALSE(histogram.DeriveFrom(by_dept)) << "a histogram with filters is counted";
+  EXPECT_FALSE(derived.DeriveFrom(histogram)) << "a filtered aggregate is no source";
+  ASSERT_TRUE(derived.DeriveFrom(by_dept));
+  EXPECT_TRUE(derived.derived());
+  EXPECT_FALSE(counted.DeriveFrom(derived)) << "a derived aggregate is no source";
+  EXPECT_FALSE(by_dept.DeriveFrom(histogram)) << "a source is never derived";
+
+  for (const ConformedFact& fact :
+       {Fact(2020, {"Safety", "S", "Police", "POL"}, "Spending", 1000),
+        Fact(2020, {"safety", "S", "Fire", "FIR"}, "Spending", -250),
+        Fact(2020, {"Safety", "S", "Fire", "FIR"}, "Spending", 5000),
+        Fact(2020, {"Safety", "S2", "Police", "POL"}, "Spending", 40),
+        Fact(2021, {"Safety", "S", "Fire", "FIR"}, "Spending", 7),
+        Fact(2020, {"Safety", "S", "Fire", "FIR"}, "Revenue", 11),
+        Fact(2020, {"Culture", "C", "Library", "LIB"}, "Revenue", 300)}) {
+    counted.Add(fact);
+    by_dept.Add(fact);
+  }
+  std::vector<AggregateRow> expected = Finish(counted);
+  std::vector<AggregateRow> rolled_up = Finish(derived);
+  ASSERT_EQ(expected.size(), 4u);
+  ASSERT_EQ(rolled_up.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(rolled_up[i].groups, expected[i].groups);
+    EXPECT_EQ(rolled_up[i].bucket, expected[i].bucket);
+    EXPECT_EQ(rolled_up[i].stats.transactions, expected[i].stats.transactions);
+    EXPECT_EQ(rolled_up[i].stats.cents, expected[i].stats.cents);
+    EXPECT_EQ(rolled_up[i].stats.max_cents, expected[i].stats.max_cents);
+    EXPECT_EQ(rolled_up[i].stats.min_cents, expected[i].stats.min_cents);
+  }
+  EXPECT_EQ(expected[1].groups, (std::vector<std::string>{"2020", "Safety", "Revenue"}));
+  EXPECT_EQ(expected[2].groups, (std::vector<std::string>{"2020", "Safety", "Spending"}));
+  EXPECT_EQ(expected[2].stats.transactions, 4);
+  EXPECT_EQ(expected[2].stats.min_cents, -250);
 }
 
 }  // namespace

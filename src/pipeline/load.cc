@@ -115,9 +115,17 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
   }
   std::vector<AggregateBuilder> aggregates;
   aggregates.reserve(mapping.aggregates.size());
-  std::vector<AggregateBuilder::Prepared> prepared(mapping.aggregates.size());
   for (const AggregateSpec& aggregate : mapping.aggregates)
     aggregates.emplace_back(mapping, aggregate, &builders);
+  // An aggregate that another one's keys decide (by group under by
+  // department) is rolled up from it at the end instead of counted per fact.
+  for (AggregateBuilder& aggregate : aggregates)
+    for (AggregateBuilder& source : aggregates)
+      if (aggregate.DeriveFrom(source)) break;
+  std::vector<AggregateBuilder*> counted;
+  for (AggregateBuilder& aggregate : aggregates)
+    if (!aggregate.derived()) counted.push_back(&aggregate);
+  std::vector<AggregateBuilder::Prepared> prepared(counted.size());
 
   std::vector<std::string> fact_columns = FactColumns(mapping);
   CB_ASSIGN_OR_RETURN(auto facts, load.Appender(mapping.fact_table, fact_columns));
@@ -192,8 +200,8 @@ Result<LoadSummary> LoadSnapshot(const SnapshotLoad& job, LoadTransaction& load,
         row[c++] = Cell::Int(run_id);
         row[c++] = Cell::Int(fact.partition * kFactIdsPerPartition + totals.rows);
         CB_RETURN_IF_ERROR(facts->Append(row));
-        for (size_t a = 0; a < aggregates.size(); ++a) prepared[a] = aggregates[a].Prepare(fact);
-        for (size_t a = 0; a < aggregates.size(); ++a) aggregates[a].Commit(fact, prepared[a]);
+        for (size_t a = 0; a < counted.size(); ++a) prepared[a] = counted[a]->Prepare(fact);
+        for (size_t a = 0; a < counted.size(); ++a) counted[a]->Commit(fact, prepared[a]);
         ++accounting.rows_loaded;
         accounting.amount_loaded_cents += fact.cents;
         accounting.amount_read_cents += fact.cents;

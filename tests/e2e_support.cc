@@ -80,6 +80,69 @@ std::string ProcessResult::Describe() const {
   return text;
 }
 
+namespace {
+
+// A command ready for execve, built before fork(): the child of a threaded
+// test may only call async-signal-safe functions.
+class ExecCommand {
+ public:
+  ExecCommand(const std::vector<std::string>& argv, const RunOptions& options)
+      : args_(argv), cwd_(options.cwd.string()) {
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+      std::string text = *entry;
+      std::string key = text.substr(0, text.find('='));
+      bool overridden = false;
+      for (const auto& [name, value] : options.env) overridden = overridden || name == key;
+      if (!overridden) env_.push_back(text);
+    }
+    for (const auto& [name, value] : options.env) env_.push_back(name + "=" + value);
+    for (std::string& text : env_) envp_.push_back(text.data());
+    envp_.push_back(nullptr);
+    for (std::string& arg : args_) argv_.push_back(arg.data());
+    argv_.push_back(nullptr);
+  }
+
+  // In the child: changes to the folder and executes; never returns.
+  [[noreturn]] void Exec() const {
+    if (!cwd_.empty() && chdir(cwd_.c_str()) != 0) _exit(126);
+    execve(argv_[0], argv_.data(), envp_.data());
+    static const char kMessage[] = "exec failed\n";
+    (void)!write(2, kMessage, sizeof kMessage - 1);
+    _exit(127);
+  }
+
+ private:
+  std::vector<std::string> args_;
+  std::vector<std::string> env_;
+  std::string cwd_;
+  std::vector<char*> argv_;
+  std::vector<char*> envp_;
+};
+
+}  // namespace
+
+pid_t SpawnToFiles(const std::vector<std::string>& argv, const RunOptions& options,
+                   const fs::path& out, const fs::path& err) {
+  const ExecCommand command(argv, options);
+  const std::string out_text = out.string(), err_text = err.string();
+  pid_t pid = fork();
+  if (pid < 0) {
+    ADD_FAILURE() << "fork failed: " << std::strerror(errno);
+    return -1;
+  }
+  if (pid == 0) {
+    int in_fd = open("/dev/null", O_RDONLY);
+    int out_fd = open(out_text.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err_fd = open(err_text.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in_fd < 0 || out_fd < 0 || err_fd < 0) _exit(126);
+    dup2(in_fd, 0);
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    command.Exec();
+  }
+  return pid;
+}
+
 ProcessResult RunProcess(const std::vector<std::string>& argv, const RunOptions& options) {
   ProcessResult result;
   for (const std::string& arg : argv)
@@ -87,24 +150,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const RunOptions&
   if (!options.cwd.empty())
     result.command = "(cd " + options.cwd.string() + " && " + result.command + ")";
 
-  // Everything the child needs is built before fork().
-  std::vector<std::string> env_strings;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    std::string text = *entry;
-    std::string key = text.substr(0, text.find('='));
-    bool overridden = false;
-    for (const auto& [name, value] : options.env) overridden = overridden || name == key;
-    if (!overridden) env_strings.push_back(text);
-  }
-  for (const auto& [name, value] : options.env) env_strings.push_back(name + "=" + value);
-  std::vector<char*> envp;
-  for (std::string& text : env_strings) envp.push_back(text.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = argv;
-  std::vector<char*> c_argv;
-  for (std::string& arg : args) c_argv.push_back(arg.data());
-  c_argv.push_back(nullptr);
-  std::string cwd = options.cwd.string();
+  const ExecCommand command(argv, options);
 
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -122,11 +168,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const RunOptions&
     if (null_fd >= 0) dup2(null_fd, 0);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
-    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
-    execve(c_argv[0], c_argv.data(), envp.data());
-    static const char kMessage[] = "exec failed\n";
-    (void)!write(2, kMessage, sizeof kMessage - 1);
-    _exit(127);
+    command.Exec();
   }
   close(out_pipe[1]);
   close(err_pipe[1]);

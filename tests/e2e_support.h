@@ -10,6 +10,8 @@
 //   sf_spending_revenue.fact_transaction");
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -61,6 +63,12 @@ struct RunOptions {
 // Runs `argv` (argv[0] is a path) and waits for it. Fails the test (and
 // returns exited = false, term_signal = 0) if the process cannot be started.
 ProcessResult RunProcess(const std::vector<std::string>& argv, const RunOptions& options = {});
+
+// Starts `argv` in `options.cwd` without waiting: stdin from /dev/null,
+// stdout and stderr into the files `out` and `err`. Returns its pid, or -1
+// after failing the test if it cannot fork.
+pid_t SpawnToFiles(const std::vector<std::string>& argv, const RunOptions& options,
+                   const fs::path& out, const fs::path& err);
 
 // Path of the citybooks executable under test.
 std::string CitybooksPath();

@@ -3,7 +3,6 @@
 // signature. Debian's awscli looks at the bucket from outside, the portal
 // emulator is the source for `extract`, and a local-folder raw zone is the
 // reference the warehouse must equal.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -23,8 +22,6 @@
 #include "e2e_support.h"
 #include "emulator/portal_emulator.h"
 #include "s3/s3_server.h"
-
-extern char** environ;
 
 namespace citybooks_e2e {
 namespace {
@@ -276,43 +273,6 @@ TEST_F(S3RawZone, ExtractFromThePortalLandsInTheBucketAsAwsCliSees) {
   EXPECT_EQ(workspace_.QueryInt("SELECT SUM(rows_read) FROM sf_spending_revenue.cb_runs"), 3'500);
 }
 
-// Starts citybooks without waiting; its output goes to files in the workspace.
-pid_t Spawn(const std::vector<std::string>& args,
-            const std::vector<std::pair<std::string, std::string>>& env, const fs::path& cwd,
-            const fs::path& out, const fs::path& err) {
-  std::vector<std::string> env_strings;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    std::string text = *entry;
-    std::string key = text.substr(0, text.find('='));
-    bool overridden = false;
-    for (const auto& [name, value] : env) overridden = overridden || name == key;
-    if (!overridden) env_strings.push_back(text);
-  }
-  for (const auto& [name, value] : env) env_strings.push_back(name + "=" + value);
-  std::vector<char*> envp;
-  for (std::string& text : env_strings) envp.push_back(text.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_strings = args;
-  std::vector<char*> argv;
-  for (std::string& arg : argv_strings) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  std::string cwd_text = cwd.string(), out_text = out.string(), err_text = err.string();
-
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int in_fd = ::open("/dev/null", O_RDONLY);
-    int out_fd = ::open(out_text.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err_fd = ::open(err_text.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in_fd < 0 || out_fd < 0 || err_fd < 0 || ::chdir(cwd_text.c_str()) != 0) ::_exit(126);
-    ::dup2(in_fd, 0);
-    ::dup2(out_fd, 1);
-    ::dup2(err_fd, 2);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
 TEST_F(S3RawZone, IngestKilledMidUploadLeavesNoSnapshotAndARerunLandsIt) {
   // About 40 MB: eight parts of 5 MiB.
   fs::path file = Generated("big.csv", 120'000, 21);
@@ -324,8 +284,9 @@ TEST_F(S3RawZone, IngestKilledMidUploadLeavesNoSnapshotAndARerunLandsIt) {
   // has arrived the upload is under way, and the process is killed there.
   const std::string parts_of_bucket = "/" + bucket_ + "/raw/sf-spending-revenue/";
   ASSERT_TRUE(s3_->HoldAfter(1, "?partNumber="));
-  pid_t pid = Spawn(Argv({"ingest", kDataset, file.string()}), Environment(), workspace_.dir(),
-                    workspace_.dir() / "killed.out", workspace_.dir() / "killed.err");
+  pid_t pid = SpawnToFiles(Argv({"ingest", kDataset, file.string()}),
+                           RunOptions{workspace_.dir(), Environment()},
+                           workspace_.dir() / "killed.out", workspace_.dir() / "killed.err");
   ASSERT_GT(pid, 0);
   bool held = s3_->WaitForRequest("HELD PUT " + parts_of_bucket, 300s);
   int status = 0;

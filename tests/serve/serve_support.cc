@@ -1,6 +1,5 @@
 #include "serve_support.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -11,8 +10,6 @@
 #include <cstring>
 #include <regex>
 #include <thread>
-
-extern char** environ;
 
 namespace citybooks_e2e {
 
@@ -47,41 +44,8 @@ bool ServeProcess::Start(const std::vector<std::string>& argv, const fs::path& d
   err_ = dir / (stem + ".err");
   for (const std::string& arg : argv) command_ += (command_.empty() ? "" : " ") + arg;
 
-  std::vector<std::string> env_strings;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    std::string text = *entry;
-    std::string key = text.substr(0, text.find('='));
-    bool overridden = false;
-    for (const auto& [name, value] : env) overridden = overridden || name == key;
-    if (!overridden) env_strings.push_back(text);
-  }
-  for (const auto& [name, value] : env) env_strings.push_back(name + "=" + value);
-  std::vector<char*> envp;
-  for (std::string& text : env_strings) envp.push_back(text.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = argv;
-  std::vector<char*> c_argv;
-  for (std::string& arg : args) c_argv.push_back(arg.data());
-  c_argv.push_back(nullptr);
-  std::string cwd = dir.string(), out = out_.string(), err = err_.string();
-
-  pid_ = fork();
-  if (pid_ < 0) {
-    ADD_FAILURE() << "fork failed: " << std::strerror(errno);
-    return false;
-  }
-  if (pid_ == 0) {
-    int null_fd = open("/dev/null", O_RDONLY);
-    int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (null_fd < 0 || out_fd < 0 || err_fd < 0) _exit(126);
-    dup2(null_fd, 0);
-    dup2(out_fd, 1);
-    dup2(err_fd, 2);
-    if (chdir(cwd.c_str()) != 0) _exit(126);
-    execve(c_argv[0], c_argv.data(), envp.data());
-    _exit(127);
-  }
+  pid_ = SpawnToFiles(argv, RunOptions{dir, env}, out_, err_);
+  if (pid_ < 0) return false;
   if (!wait_until_serving) return true;
   static const std::regex kUrl(R"(http://[^ /]+:([0-9]+)/)");
   bool printed = WaitFor(

@@ -75,36 +75,6 @@ std::string Plural(int64_t n, const std::string& word) {
   return FormatCount(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-// "fiscal years 1999-2023", or for monthly partitions "fiscal months
-// FY2022/01, FY2022/02".
-std::string PartitionsText(const std::vector<int64_t>& partitions) {
-  if (partitions.empty()) return "no partition";
-  if (partitions.front() > 9999) {
-    auto month = [](int64_t value) {
-      char text[48];
-      std::snprintf(text, sizeof text, "FY%lld/%02lld", static_cast<long long>(value / 100),
-                    static_cast<long long>(value % 100));
-      return std::string(text);
-    };
-    if (partitions.size() > 4)
-      return std::to_string(partitions.size()) + " fiscal months, " + month(partitions.front()) +
-             " to " + month(partitions.back());
-    std::string text = "fiscal month" + std::string(partitions.size() == 1 ? " " : "s ");
-    for (size_t i = 0; i < partitions.size(); ++i) text += (i ? ", " : "") + month(partitions[i]);
-    return text;
-  }
-  bool contiguous =
-      partitions.back() - partitions.front() + 1 == static_cast<int64_t>(partitions.size());
-  if (partitions.size() == 1) return "fiscal year " + std::to_string(partitions.front());
-  if (contiguous)
-    return "fiscal years " + std::to_string(partitions.front()) + "-" +
-           std::to_string(partitions.back());
-  std::string text = "fiscal years ";
-  for (size_t i = 0; i < partitions.size(); ++i)
-    text += (i ? ", " : "") + std::to_string(partitions[i]);
-  return text;
-}
-
 void PrintLoadSummary(const std::string& dataset, const LoadSummary& summary) {
   std::vector<int64_t> replaced;
   std::set_difference(summary.partitions.begin(), summary.partitions.end(),
@@ -123,10 +93,10 @@ void PrintLoadSummary(const std::string& dataset, const LoadSummary& summary) {
             << "  amount read " << FormatCents(a.amount_read_cents) << " = loaded "
             << FormatCents(a.amount_loaded_cents) << " + quarantined "
             << FormatCents(a.amount_quarantined_cents) << "\n"
-            << "  replaced " << PartitionsText(replaced)
+            << "  replaced " << (replaced.empty() ? "no partition" : PartitionsText(replaced, 4))
             << (summary.unchanged_partitions.empty()
                     ? std::string()
-                    : " (" + PartitionsText(summary.unchanged_partitions) + " unchanged, kept)")
+                    : " (" + PartitionsText(summary.unchanged_partitions, 4) + " unchanged, kept)")
             << "; " << Plural(summary.remaps, "code remap") << " recorded\n"
             << "  checks: " << passed << " passed, " << warned << " warned\n";
   std::string phases;

@@ -1,6 +1,7 @@
 #include "conform/mapping.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -391,6 +392,34 @@ Result<Mapping> LoadMapping(const std::string& name_or_path) {
   std::stringstream text;
   text << file.rdbuf();
   return ParseMapping(text.str(), name_or_path);
+}
+
+std::string PartitionsText(const std::vector<int64_t>& partitions, size_t listed_months) {
+  if (partitions.empty()) return "";
+  if (partitions.front() > 9999) {
+    auto month = [](int64_t value) {
+      char text[48];
+      std::snprintf(text, sizeof text, "FY%lld/%02lld", static_cast<long long>(value / 100),
+                    static_cast<long long>(value % 100));
+      return std::string(text);
+    };
+    if (partitions.size() > std::max<size_t>(listed_months, 1))
+      return std::to_string(partitions.size()) + " fiscal months, " + month(partitions.front()) +
+             " to " + month(partitions.back());
+    std::string text = "fiscal month" + std::string(partitions.size() == 1 ? " " : "s ");
+    for (size_t i = 0; i < partitions.size(); ++i) text += (i ? ", " : "") + month(partitions[i]);
+    return text;
+  }
+  if (partitions.size() == 1) return "fiscal year " + std::to_string(partitions.front());
+  const bool contiguous =
+      partitions.back() - partitions.front() + 1 == static_cast<int64_t>(partitions.size());
+  if (contiguous)
+    return "fiscal years " + std::to_string(partitions.front()) + "-" +
+           std::to_string(partitions.back());
+  std::string text = "fiscal years ";
+  for (size_t i = 0; i < partitions.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(partitions[i]);
+  return text;
 }
 
 }  // namespace citybooks

@@ -117,6 +117,13 @@ enum class DateFormat { kMonthDayYear /* 7/14/2021 */, kIso /* 2021-07-14 */ };
 // What a full snapshot replaces: whole fiscal years, or fiscal months.
 enum class Partition { kFiscalYear, kFiscalMonth };
 
+// Sorted partition values (fiscal years, or fiscal year * 100 + month) as
+// words: "fiscal year 2020", "fiscal years 2015-2020", "fiscal years 2015,
+// 2018"; months up to `listed_months` are listed ("fiscal months FY2022/01,
+// FY2022/02"), more as a range ("14 fiscal months, FY2022/01 to FY2023/02").
+// Empty for no partition.
+std::string PartitionsText(const std::vector<int64_t>& partitions, size_t listed_months);
+
 struct Mapping {
   std::string name;
   std::string fact_table;  // e.g. "fact_transaction"

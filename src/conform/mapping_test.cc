@@ -195,5 +195,15 @@ TEST(Mapping, ModelsNameColumnsOfTheMappingAndSayWhatIsWrongWhere) {
   EXPECT_EQ(good->models.benford_groups, (std::vector<std::string>{"payee"}));
 }
 
+TEST(PartitionsText, NamesYearsAsRangesOrListsAndMonthsUpToTheListedCount) {
+  EXPECT_EQ(PartitionsText({}, 4), "");
+  EXPECT_EQ(PartitionsText({2020}, 4), "fiscal year 2020");
+  EXPECT_EQ(PartitionsText({2015, 2016, 2017}, 1), "fiscal years 2015-2017");
+  EXPECT_EQ(PartitionsText({2015, 2018}, 1), "fiscal years 2015, 2018");
+  EXPECT_EQ(PartitionsText({202201}, 1), "fiscal month FY2022/01");
+  EXPECT_EQ(PartitionsText({202201, 202202}, 4), "fiscal months FY2022/01, FY2022/02");
+  EXPECT_EQ(PartitionsText({202201, 202202}, 1), "2 fiscal months, FY2022/01 to FY2022/02");
+}
+
 }  // namespace
 }  // namespace citybooks

@@ -56,33 +56,6 @@ constexpr char kNoModelResults[] = "no model results yet; run citybooks model";
 
 std::string Direction(bool descending) { return descending ? "desc" : "asc"; }
 
-// "fiscal years 2015-2020", or for monthly partitions "fiscal months
-// FY2022/01 to FY2023/12".
-std::string PartitionsText(const std::vector<int64_t>& partitions) {
-  if (partitions.empty()) return "";
-  if (partitions.front() > 9999) {
-    auto month = [](int64_t value) {
-      char text[48];
-      std::snprintf(text, sizeof text, "FY%lld/%02lld", static_cast<long long>(value / 100),
-                    static_cast<long long>(value % 100));
-      return std::string(text);
-    };
-    if (partitions.size() == 1) return "fiscal month " + month(partitions.front());
-    return std::to_string(partitions.size()) + " fiscal months, " + month(partitions.front()) +
-           " to " + month(partitions.back());
-  }
-  if (partitions.size() == 1) return "fiscal year " + std::to_string(partitions.front());
-  bool contiguous =
-      partitions.back() - partitions.front() + 1 == static_cast<int64_t>(partitions.size());
-  if (contiguous)
-    return "fiscal years " + std::to_string(partitions.front()) + "-" +
-           std::to_string(partitions.back());
-  std::string text = "fiscal years ";
-  for (size_t i = 0; i < partitions.size(); ++i)
-    text += (i ? ", " : "") + std::to_string(partitions[i]);
-  return text;
-}
-
 json RowObject(const QueryResult& result, size_t row) {
   json object = json::object();
   for (size_t c = 0; c < result.columns.size(); ++c)
@@ -411,7 +384,7 @@ ApiResult<ApiAnswer> Api::Datasets() {
     std::vector<int64_t> values;
     if (partitions)
       for (size_t r = 0; r < partitions->rows.size(); ++r) values.push_back(partitions->IntAt(r));
-    entry["partitions"] = PartitionsText(values);
+    entry["partitions"] = PartitionsText(values, 1);
     auto run = warehouse.Query("SELECT * FROM " + TableName(*cube, "cb_runs") +
                                " ORDER BY run_id DESC LIMIT 1");
     entry["last_run"] = run && !run->rows.empty() ? RowObject(*run, 0) : json(nullptr);
@@ -504,6 +477,25 @@ ApiResult<ApiAnswer> Api::Model(const std::string& dataset) {
   return answer;
 }
 
+ApiResult<Api::Cells> Api::AnswerAggregate(Context& context, const QueryParams& params,
+                                           const std::vector<const CubeAggregate*>& offered,
+                                           AggregateQuery* query,
+                                           std::vector<const CubeAggregate*>* shown) {
+  const Cube& cube = *context.cube;
+  CB_API_ASSIGN_OR_RETURN(std::vector<RawCut> raw, ParseCuts(params.GetOr("cut", "")));
+  CB_API_ASSIGN_OR_RETURN(query->cuts, ResolveCuts(cube, raw));
+  CB_API_ASSIGN_OR_RETURN(*shown, SelectAggregates(cube, params, offered));
+  query->aggregates = *shown;
+  CB_API_ASSIGN_OR_RETURN(query->order,
+                          CheckOrder(cube, params, query->drilldowns, &query->aggregates));
+  CB_API_ASSIGN_OR_RETURN(query->paging, ParsePaging(params));
+  CB_API_RETURN_IF_ERROR(CheckMembers(**context.lease, cube, query->cuts));
+  AggregatePlan plan = PlanAggregate(cube, *query, context.state.aggregates);
+  CB_API_ASSIGN_OR_RETURN(Cells cells, RunAggregate(**context.lease, plan, *query));
+  cells.source = plan.source;
+  return cells;
+}
+
 ApiResult<ApiAnswer> Api::Aggregate(const std::string& dataset, const QueryParams& params) {
   CB_API_ASSIGN_OR_RETURN(Context context, Open(dataset));
   const Cube& cube = *context.cube;
@@ -511,20 +503,10 @@ ApiResult<ApiAnswer> Api::Aggregate(const std::string& dataset, const QueryParam
   CB_API_ASSIGN_OR_RETURN(std::vector<std::string> refs,
                           ParseRefList(params.GetOr("drilldown", ""), "drilldown"));
   CB_API_ASSIGN_OR_RETURN(query.drilldowns, ResolveAttributes(cube, refs, "drilldown"));
-  CB_API_ASSIGN_OR_RETURN(std::vector<RawCut> raw, ParseCuts(params.GetOr("cut", "")));
-  CB_API_ASSIGN_OR_RETURN(query.cuts, ResolveCuts(cube, raw));
   std::vector<const CubeAggregate*> all;
   for (const CubeAggregate& aggregate : cube.aggregates()) all.push_back(&aggregate);
-  CB_API_ASSIGN_OR_RETURN(std::vector<const CubeAggregate*> shown,
-                          SelectAggregates(cube, params, all));
-  query.aggregates = shown;
-  CB_API_ASSIGN_OR_RETURN(query.order,
-                          CheckOrder(cube, params, query.drilldowns, &query.aggregates));
-  CB_API_ASSIGN_OR_RETURN(query.paging, ParsePaging(params));
-  CB_API_RETURN_IF_ERROR(CheckMembers(**context.lease, cube, query.cuts));
-
-  AggregatePlan plan = PlanAggregate(cube, query, context.state.aggregates);
-  CB_API_ASSIGN_OR_RETURN(Cells cells, RunAggregate(**context.lease, plan, query));
+  std::vector<const CubeAggregate*> shown;
+  CB_API_ASSIGN_OR_RETURN(Cells cells, AnswerAggregate(context, params, all, &query, &shown));
 
   ApiAnswer answer;
   size_t drilldowns = query.drilldowns.size();
@@ -564,7 +546,7 @@ ApiResult<ApiAnswer> Api::Aggregate(const std::string& dataset, const QueryParam
   json aggregates = json::array();
   for (const CubeAggregate* aggregate : shown) aggregates.push_back(aggregate->ref);
   body["aggregates"] = std::move(aggregates);
-  body["source"] = plan.source;
+  body["source"] = cells.source;
   answer.csv_name = cube.dataset() + "-aggregate.csv";
   return answer;
 }
@@ -694,21 +676,12 @@ ApiResult<ApiAnswer> Api::Members(const std::string& dataset, const std::string&
                               std::to_string(kMaxValueBytes) + " are accepted");
     query.search = {attribute, std::string(Trim(*q))};
   }
-  CB_API_ASSIGN_OR_RETURN(std::vector<RawCut> raw, ParseCuts(params.GetOr("cut", "")));
-  CB_API_ASSIGN_OR_RETURN(query.cuts, ResolveCuts(cube, raw));
+  std::vector<const CubeAggregate*> shown;
   CB_API_ASSIGN_OR_RETURN(
-      std::vector<const CubeAggregate*> shown,
-      SelectAggregates(cube, params,
-                       {cube.FindAggregate("amount.sum"), cube.FindAggregate("_count")}));
-  query.aggregates = shown;
-  CB_API_ASSIGN_OR_RETURN(query.order,
-                          CheckOrder(cube, params, query.drilldowns, &query.aggregates));
-  CB_API_ASSIGN_OR_RETURN(query.paging, ParsePaging(params));
-  CB_API_RETURN_IF_ERROR(CheckMembers(**context.lease, cube, query.cuts));
-
-  AggregatePlan plan = PlanAggregate(cube, query, context.state.aggregates);
+      Cells cells, AnswerAggregate(context, params,
+                                   {cube.FindAggregate("amount.sum"), cube.FindAggregate("_count")},
+                                   &query, &shown));
   Warehouse& warehouse = **context.lease;
-  CB_API_ASSIGN_OR_RETURN(Cells cells, RunAggregate(warehouse, plan, query));
 
   // The code and key of each member on this page, from the dimension table
   // (the smallest when one name has several).
@@ -763,7 +736,7 @@ ApiResult<ApiAnswer> Api::Members(const std::string& dataset, const std::string&
   json cell = json::array();
   for (const Cut& cut : query.cuts) cell.push_back(CellJson(cut));
   body["cell"] = std::move(cell);
-  body["source"] = plan.source;
+  body["source"] = cells.source;
   answer.csv_name = cube.dataset() + "-members-" + dimension->name + ".csv";
   return answer;
 }

@@ -117,9 +117,17 @@ class Api {
     std::vector<std::vector<Value>> page;
     int64_t total = 0;
     std::vector<Value> totals;  // one per query aggregate
+    std::string source;         // the table answered from (AggregatePlan::source)
   };
   ApiResult<Cells> RunAggregate(Warehouse& warehouse, const AggregatePlan& plan,
                                 const AggregateQuery& query);
+  // What every aggregate answer does once its drilldowns (and search) are
+  // set: cuts, the aggregates shown (chosen among `offered`, into *shown),
+  // order and paging from `params`, the cut members checked, then plan and
+  // run.
+  ApiResult<Cells> AnswerAggregate(Context& context, const QueryParams& params,
+                                   const std::vector<const CubeAggregate*>& offered,
+                                   AggregateQuery* query, std::vector<const CubeAggregate*>* shown);
 
   WarehousePool* pool_;
   std::vector<Cube> cubes_;

@@ -1,98 +1,68 @@
 #include "common/background_observer.h"
 
 #include <algorithm>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <string>
 #include <thread>
-#include <vector>
+
+#include "common/handoff.h"
 
 namespace citybooks {
 
 class BackgroundObserver::Impl {
  public:
   Impl(std::function<void(std::string_view)> observe, size_t buffer_bytes, size_t buffers)
-      : observe_(std::move(observe)), buffer_bytes_(buffer_bytes == 0 ? 1 : buffer_bytes) {
-    for (size_t i = 0; i < (buffers < 2 ? 2 : buffers); ++i) free_.emplace_back();
-    filling_ = TakeFree();
+      : observe_(std::move(observe)),
+        buffer_bytes_(buffer_bytes == 0 ? 1 : buffer_bytes),
+        handoff_(buffers) {
+    TakeFree();
     thread_ = std::thread([this] { Observe(); });
   }
 
   ~Impl() {
     Finish();
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    changed_.notify_all();
+    handoff_.Close();
     thread_.join();
   }
 
   void Feed(std::string_view chunk) {
     while (!chunk.empty()) {
-      size_t room = buffer_bytes_ - filling_.size();
-      filling_.append(chunk.substr(0, room));
+      size_t room = buffer_bytes_ - filling_->size();
+      filling_->append(chunk.substr(0, room));
       chunk.remove_prefix(std::min(room, chunk.size()));
-      if (filling_.size() == buffer_bytes_) HandOver();
+      if (filling_->size() == buffer_bytes_) HandOver();
     }
   }
 
   void Finish() {
-    if (!filling_.empty()) HandOver();
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return queued_.empty() && !observing_; });
+    if (!filling_->empty()) HandOver();
+    handoff_.WaitForRelease(1);  // all but the buffer being filled
   }
 
  private:
   // Queues the buffer being filled and takes a free one to fill next.
   void HandOver() {
-    {
-      std::lock_guard lock(mutex_);
-      queued_.push_back(std::move(filling_));
-    }
-    changed_.notify_all();
-    filling_ = TakeFree();
+    handoff_.Publish(std::move(filling_));
+    TakeFree();
   }
 
-  std::string TakeFree() {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return !free_.empty(); });
-    std::string buffer = std::move(free_.back());
-    free_.pop_back();
-    buffer.clear();
-    buffer.reserve(buffer_bytes_);
-    return buffer;
+  void TakeFree() {
+    filling_ = handoff_.Acquire();
+    filling_->clear();
+    filling_->reserve(buffer_bytes_);
   }
 
   void Observe() {
-    std::unique_lock lock(mutex_);
-    while (true) {
-      changed_.wait(lock, [&] { return stopping_ || !queued_.empty(); });
-      if (queued_.empty()) return;  // stopping, and nothing left
-      std::string buffer = std::move(queued_.front());
-      queued_.pop_front();
-      observing_ = true;
-      lock.unlock();
-      observe_(buffer);
-      lock.lock();
-      observing_ = false;
-      free_.push_back(std::move(buffer));
-      changed_.notify_all();
+    while (std::unique_ptr<std::string> buffer = handoff_.Next()) {
+      observe_(*buffer);
+      handoff_.Release(std::move(buffer));
     }
   }
 
   const std::function<void(std::string_view)> observe_;
   const size_t buffer_bytes_;
-  std::string filling_;  // the caller's
-
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<std::string> queued_;
-  std::vector<std::string> free_;
-  bool observing_ = false;
-  bool stopping_ = false;
-  std::thread thread_;
+  Handoff<std::string> handoff_;
+  std::unique_ptr<std::string> filling_;  // the caller's
+  std::thread thread_;                    // last: starts once everything above exists
 };
 
 BackgroundObserver::BackgroundObserver(std::function<void(std::string_view)> observe,

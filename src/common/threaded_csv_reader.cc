@@ -1,12 +1,11 @@
 #include "common/threaded_csv_reader.h"
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "common/handoff.h"
 
 namespace citybooks {
 
@@ -81,11 +80,7 @@ class ThreadedCsvReader::Impl {
   }
 
   ~Impl() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    changed_.notify_all();
+    handoff_.Close();  // the thread finishes the batch it is filling
     thread_.join();
   }
 
@@ -96,14 +91,9 @@ class ThreadedCsvReader::Impl {
           if (current_->error) return std::unexpected(*current_->error);
           return false;
         }
-        Recycle(std::move(current_));
+        handoff_.Release(std::move(current_));
       }
-      std::unique_lock lock(mutex_);
-      changed_.wait(lock, [&] { return !ready_.empty(); });
-      current_ = std::move(ready_.front());
-      ready_.pop_front();
-      lock.unlock();
-      changed_.notify_all();
+      current_ = handoff_.Next();  // only the destructor closes the handoff
       position_ = 0;
     }
     const Batch& batch = *current_;
@@ -131,9 +121,8 @@ class ThreadedCsvReader::Impl {
   // destroyed.
   void Produce() {
     CsvRecord record;
-    while (true) {
-      std::unique_ptr<Batch> batch = TakeFree();
-      if (batch == nullptr) return;  // stopping
+    while (std::unique_ptr<Batch> batch = handoff_.Acquire()) {
+      batch->Clear();
       while (batch->records.size() < options_.max_batch_records &&
              batch->bytes.size() < options_.max_batch_bytes) {
         Result<bool> more = reader_.Next(&record);
@@ -150,45 +139,15 @@ class ThreadedCsvReader::Impl {
       }
       batch->bytes_read = reader_.bytes_read();
       const bool last = batch->last;
-      {
-        std::unique_lock lock(mutex_);
-        changed_.wait(lock, [&] { return stopping_ || ready_.size() < kBatchesInFlight; });
-        if (stopping_) return;
-        ready_.push_back(std::move(batch));
-      }
-      changed_.notify_all();
-      if (last) return;
+      if (!handoff_.Publish(std::move(batch)) || last) return;
     }
-  }
-
-  // A batch to fill: a recycled one, or a new one while fewer than the bound
-  // exist; nullptr once the reader is being destroyed.
-  std::unique_ptr<Batch> TakeFree() {
-    std::unique_lock lock(mutex_);
-    if (stopping_) return nullptr;
-    if (!free_.empty()) {
-      std::unique_ptr<Batch> batch = std::move(free_.back());
-      free_.pop_back();
-      return batch;
-    }
-    return std::make_unique<Batch>();
-  }
-
-  void Recycle(std::unique_ptr<Batch> batch) {
-    batch->Clear();
-    std::lock_guard lock(mutex_);
-    free_.push_back(std::move(batch));
   }
 
   CsvReader reader_;  // used by the thread only, once it has started
   const std::string name_;
   const ThreadedCsvOptions options_;
-
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<std::unique_ptr<Batch>> ready_;
-  std::vector<std::unique_ptr<Batch>> free_;
-  bool stopping_ = false;
+  // The batches waiting, plus the one being read and the one being filled.
+  Handoff<Batch> handoff_{kBatchesInFlight + 2};
 
   // The caller's side.
   std::unique_ptr<Batch> current_;
